@@ -1,0 +1,91 @@
+import { Command, Option } from 'commander';
+import { parseSize, formatBytes } from '../../../shared/model/size.js';
+import type { BuildSummary } from '../../services/image/build-image.js';
+import { DEFAULT_IMAGE_PARTITION_BYTES, DEFAULT_VOLUME_LABEL } from '../../services/image/build-image.js';
+import type { CommandContext } from '../context.js';
+
+interface BuildFlags {
+  bootMedia: string;
+  overlay: string;
+  output: string;
+  size?: string;
+  label?: string;
+  usercfg?: string;
+  cmdlineAppend?: string[];
+  seed?: string;
+  json?: boolean;
+}
+
+export function describeBuild(summary: BuildSummary): string {
+  const lines = [
+    `Built ${summary.output} (${formatBytes(summary.imageBytes)} image, ${summary.seconds.toFixed(2)} s)`,
+    `  Alpine       ${summary.alpineRelease ?? 'unknown release'}`,
+    `  partition    ${formatBytes(summary.partition.bytes)} FAT32 at 1 MiB (MBR type 0x${summary.partition.type
+      .toString(16)
+      .padStart(2, '0')
+      .toUpperCase()}, bootable), label ${summary.filesystem.label}, serial ${summary.filesystem.volumeId}`,
+    `  clusters     ${summary.filesystem.clusters} of ${formatBytes(summary.filesystem.clusterSize)}`,
+    `  content      ${summary.files} files in ${summary.directories} folders, ${formatBytes(summary.fileBytes)}`,
+  ];
+  if (summary.overlay) {
+    lines.push(`  overlay      ${summary.overlay.fileName} (sha256 ${summary.overlay.sha256.slice(0, 16)}...)`);
+  }
+  for (const name of summary.injected.filter((name) => name !== summary.overlay?.fileName)) {
+    lines.push(`  added        ${name}`);
+  }
+  for (const name of summary.dropped) lines.push(`  removed      ${name} (an overlay shipped with the boot media)`);
+  lines.push(`  free space   ${formatBytes(summary.filesystem.freeBytes)}`);
+  for (const warning of summary.warnings) lines.push(`  warning      ${warning}`);
+  return lines.join('\n');
+}
+
+export function buildCommand(context: CommandContext): Command {
+  return new Command('build')
+    .summary('write a bootable card image from Alpine boot media and an apkovl')
+    .description(
+      'Write a card image: an MBR with one FAT32 partition at 1 MiB holding the Alpine boot media,\n' +
+        'with any default apkovl removed and yours added as <hostname>.apkovl.tar.gz.\n' +
+        'Everything streams in one pass; the image appears only when it is complete.',
+    )
+    .requiredOption('--boot-media <file>', 'Alpine boot media: alpine-rpi-<version>-<arch>.tar.gz')
+    .requiredOption('--overlay <file>', 'the apkovl to put on the card (*.apkovl.tar.gz)')
+    .requiredOption('-o, --output <file>', 'image file to create (replaced only on success)')
+    .option(
+      '--size <size>',
+      `size of the FAT32 partition, e.g. 256MiB, 2GiB (default ${formatBytes(DEFAULT_IMAGE_PARTITION_BYTES)}; the image is 1 MiB larger)`,
+    )
+    .option('--label <label>', `FAT volume label, up to 11 characters (default ${DEFAULT_VOLUME_LABEL})`)
+    .option('--usercfg <file>', 'file to store as usercfg.txt (Raspberry Pi settings such as dtoverlay=...)')
+    .addOption(
+      new Option('--cmdline-append <parameter...>', 'kernel parameters to append to cmdline.txt, e.g. usbdelay=5'),
+    )
+    .option('--seed <text>', 'mixed into the volume serial, to tell otherwise identical cards apart')
+    .option('--json', 'machine-readable output: JSON lines for progress, then one result line')
+    .addHelpText(
+      'after',
+      '\nExample:\n  apkovl build --boot-media alpine-rpi-3.22.2-aarch64.tar.gz \\\n' +
+        '    --overlay kiosk-hall.apkovl.tar.gz --output kiosk.img --size 1GiB\n\n' +
+        'SOURCE_DATE_EPOCH, when set, is the timestamp of the files the tool adds.',
+    )
+    .action(async (flags: BuildFlags) => {
+      const output = context.output(flags.json === true);
+      const epoch = context.env.SOURCE_DATE_EPOCH;
+      const summary = await context.services.buildImage({
+        bootMedia: flags.bootMedia,
+        overlay: flags.overlay,
+        output: flags.output,
+        ...(flags.size !== undefined ? { partitionBytes: parseSize(flags.size, '--size') } : {}),
+        ...(flags.label !== undefined ? { volumeLabel: flags.label } : {}),
+        ...(flags.usercfg !== undefined ? { usercfg: flags.usercfg } : {}),
+        ...(flags.cmdlineAppend !== undefined ? { cmdlineAppend: flags.cmdlineAppend } : {}),
+        ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+        ...(epoch !== undefined && /^\d+$/.test(epoch) ? { sourceDateEpoch: Number(epoch) } : {}),
+        onProgress: (event) => output.progress(event),
+        signal: context.signal,
+      });
+      output.settle();
+      if (flags.json === true)
+        context.stdout.write(`${JSON.stringify({ type: 'result', command: 'build', ...summary })}\n`);
+      else context.stdout.write(`${describeBuild(summary)}\n`);
+    });
+}

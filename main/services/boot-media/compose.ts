@@ -1,0 +1,155 @@
+import { createHash } from 'node:crypto';
+import { AppError } from '../../../shared/errors.js';
+import type { CardIdentity } from '../image/card-writer.js';
+import { bufferBody, type MediaEntry } from '../image/media-entry.js';
+import { isApkovlName } from './media-path.js';
+
+export interface Injection {
+  /** Name at the root of the card. */
+  name: string;
+  data: Buffer;
+}
+
+export interface ComposeOptions {
+  /** The user's apkovl, stored at the root; every other root `*.apkovl.tar.gz*` is dropped. */
+  overlay?: Injection;
+  /** Replaces (or creates) `usercfg.txt`, which Alpine's config.txt includes. */
+  usercfg?: Buffer;
+  /** Parameters appended to the single line of `cmdline.txt`. */
+  cmdlineAppend?: string[];
+  /** Timestamp for the files this tool adds; default: the newest timestamp in the media. */
+  sourceDateEpoch?: number;
+  /** Mixed into the volume serial, so otherwise identical cards can differ. */
+  seed?: string;
+  /** Fingerprint of the source (gzip trailer), mixed into the serials. */
+  fingerprint?: Buffer;
+  /** Name of the media file, for messages. */
+  sourceName: string;
+}
+
+export interface ComposeReport {
+  /** Default or stale overlays removed from the media root. */
+  dropped: string[];
+  /** Files this tool added or replaced at the root. */
+  injected: string[];
+  /** The content of `.alpine-release`, e.g. "alpine-rpi-3.22.2 251009". */
+  alpineRelease: string | null;
+  /** Serials derived from everything composed (available once the entries are consumed). */
+  identity: CardIdentity | null;
+}
+
+const MAX_SMALL_FILE = 64 * 1024;
+
+async function collect(body: AsyncIterable<Uint8Array>, path: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const part of body) {
+    size += part.length;
+    if (size > MAX_SMALL_FILE) {
+      throw new AppError('invalid-media', `"${path}" is larger than ${MAX_SMALL_FILE} bytes`, { location: path });
+    }
+    parts.push(Buffer.from(part));
+  }
+  return Buffer.concat(parts);
+}
+
+async function drain(body: AsyncIterable<Uint8Array>): Promise<void> {
+  for await (const part of body) void part;
+}
+
+/** Append kernel parameters to the one line of cmdline.txt, keeping its line ending. */
+export function appendToCmdline(original: string, parameters: readonly string[]): string {
+  const line = original.replace(/\r?\n+$/, '');
+  if (/[\r\n]/.test(line)) {
+    throw new AppError('invalid-media', 'cmdline.txt has more than one line; the kernel reads only the first', {
+      location: 'cmdline.txt',
+    });
+  }
+  for (const parameter of parameters) {
+    if (parameter.trim() === '' || /[\r\n]/.test(parameter)) {
+      throw new AppError('invalid-input', `"${parameter}" is not a kernel parameter`, {
+        location: '--cmdline-append',
+        hint: 'give parameters such as usbdelay=5, without line breaks',
+      });
+    }
+  }
+  return `${[line, ...parameters.map((parameter) => parameter.trim())].join(' ')}\n`;
+}
+
+/**
+ * Alpine boot media as they go onto the card: every root-level `*.apkovl.tar.gz*` dropped (the
+ * initramfs would pick the first it finds), `cmdline.txt` extended, `usercfg.txt` and the
+ * user's apkovl added at the end. Refuses media that are not Alpine's (no `.alpine-release`,
+ * no `boot/`). `report` is filled in as the entries are consumed.
+ */
+export async function* composeBootMedia(
+  source: AsyncIterable<MediaEntry>,
+  options: ComposeOptions,
+  report: ComposeReport,
+): AsyncGenerator<MediaEntry> {
+  const hash = createHash('sha256');
+  hash.update(`seed:${options.seed ?? ''}\n`);
+  if (options.fingerprint) hash.update(options.fingerprint);
+  let newest = 0;
+  let sawBoot = false;
+  let sawCmdline = false;
+  const replacing = new Set<string>();
+  if (options.usercfg !== undefined) replacing.add('usercfg.txt');
+
+  for await (const entry of source) {
+    newest = Math.max(newest, entry.mtime);
+    const atRoot = !entry.path.includes('/');
+    if (entry.path === 'boot' || entry.path.startsWith('boot/')) sawBoot = true;
+    if (entry.kind !== 'directory' && atRoot && isApkovlName(entry.path)) {
+      if (entry.kind === 'file') await drain(entry.body);
+      report.dropped.push(entry.path);
+      continue;
+    }
+    if (entry.kind === 'file' && atRoot && replacing.has(entry.path)) {
+      await drain(entry.body);
+      continue;
+    }
+    let out = entry;
+    if (entry.kind === 'file' && entry.path === '.alpine-release') {
+      const data = await collect(entry.body, entry.path);
+      report.alpineRelease = data.toString('utf8').trim();
+      out = { ...entry, body: bufferBody(data) };
+    } else if (entry.kind === 'file' && entry.path === 'cmdline.txt' && options.cmdlineAppend?.length) {
+      sawCmdline = true;
+      const data = Buffer.from(
+        appendToCmdline((await collect(entry.body, entry.path)).toString('utf8'), options.cmdlineAppend),
+      );
+      out = { ...entry, size: data.length, body: bufferBody(data) };
+    }
+    hash.update(
+      `${out.kind}\0${out.path}\0${out.mtime}\0${out.kind === 'file' ? out.size : out.kind === 'link' ? out.target : ''}\n`,
+    );
+    yield out;
+  }
+
+  if (report.alpineRelease === null || !sawBoot) {
+    const missing = report.alpineRelease === null ? '.alpine-release' : 'boot/ folder';
+    throw new AppError('invalid-media', `this is not Alpine boot media: it has no ${missing}`, {
+      location: options.sourceName,
+      hint: 'use an Alpine boot tarball such as alpine-rpi-3.22.2-aarch64.tar.gz, unchanged',
+    });
+  }
+  if (options.cmdlineAppend?.length && !sawCmdline) {
+    throw new AppError('invalid-media', 'the boot media has no cmdline.txt to append parameters to', {
+      location: options.sourceName,
+      hint: '--cmdline-append works with Raspberry Pi boot media',
+    });
+  }
+
+  const mtime = options.sourceDateEpoch ?? newest;
+  const injections: Injection[] = [];
+  if (options.usercfg !== undefined) injections.push({ name: 'usercfg.txt', data: options.usercfg });
+  if (options.overlay !== undefined) injections.push(options.overlay);
+  for (const injection of injections) {
+    report.injected.push(injection.name);
+    hash.update(`inject\0${injection.name}\0`).update(createHash('sha256').update(injection.data).digest());
+    yield { kind: 'file', path: injection.name, size: injection.data.length, mtime, body: bufferBody(injection.data) };
+  }
+  const digest = hash.digest();
+  report.identity = { volumeId: digest.readUInt32LE(0), diskSignature: digest.readUInt32LE(4) };
+}

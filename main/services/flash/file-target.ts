@@ -1,0 +1,173 @@
+import { constants, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { AppError } from '../../../shared/errors.js';
+import type { BlockTarget } from './block-target.js';
+
+const ZERO_CHUNK = Buffer.alloc(1 << 20);
+
+async function writeAll(handle: fs.FileHandle, buffer: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < buffer.length) {
+    const { bytesWritten } = await handle.write(buffer, done, buffer.length - done, position + done);
+    if (bytesWritten === 0) throw new AppError('io', `wrote nothing at byte ${position + done}`);
+    done += bytesWritten;
+  }
+}
+
+class FileTarget implements BlockTarget {
+  private closed = false;
+
+  constructor(
+    readonly description: string,
+    readonly size: number,
+    private readonly handle: fs.FileHandle,
+    /** Regions never written read as zero (a new sparse file): zeroing them is a no-op. */
+    private readonly fresh: boolean,
+    private readonly onCommit: () => Promise<void>,
+    private readonly onAbort: () => Promise<void>,
+  ) {}
+
+  allocate(size: number): Buffer {
+    return Buffer.allocUnsafeSlow(size);
+  }
+
+  async write(buffer: Buffer, position: number): Promise<void> {
+    this.check(position, buffer.length);
+    await writeAll(this.handle, buffer, position);
+  }
+
+  async writev(buffers: readonly Uint8Array[], position: number): Promise<void> {
+    const length = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
+    this.check(position, length);
+    const { bytesWritten } = await this.handle.writev(buffers as Uint8Array[], position);
+    if (bytesWritten !== length) {
+      // A short vectored write: finish it piece by piece.
+      let skip = bytesWritten;
+      let at = position + bytesWritten;
+      for (const buffer of buffers) {
+        if (skip >= buffer.length) {
+          skip -= buffer.length;
+          continue;
+        }
+        const rest = Buffer.from(buffer.buffer, buffer.byteOffset + skip, buffer.length - skip);
+        await writeAll(this.handle, rest, at);
+        at += rest.length;
+        skip = 0;
+      }
+    }
+  }
+
+  async zero(position: number, length: number): Promise<void> {
+    this.check(position, length);
+    if (this.fresh) return;
+    for (let done = 0; done < length; done += ZERO_CHUNK.length) {
+      const count = Math.min(ZERO_CHUNK.length, length - done);
+      await writeAll(this.handle, ZERO_CHUNK.subarray(0, count), position + done);
+    }
+  }
+
+  async read(buffer: Buffer, position: number): Promise<number> {
+    const { bytesRead } = await this.handle.read(buffer, 0, buffer.length, position);
+    return bytesRead;
+  }
+
+  async flush(): Promise<void> {
+    // A new image stays invisible under its temporary name until commit() renames it, so the
+    // order in which its blocks reach the disk does not matter and it is not synced: like any
+    // file a program writes, it reaches the disk with the page cache. A file written in place
+    // (a card's twin) is synced, because there the order is what keeps an interrupted write
+    // from looking valid.
+    if (!this.fresh) await this.handle.sync();
+  }
+
+  async commit(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.handle.close();
+    await this.onCommit();
+  }
+
+  async abort(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.handle.close().catch(() => undefined);
+    await this.onAbort();
+  }
+
+  private check(position: number, length: number): void {
+    if (position < 0 || position + length > this.size) {
+      throw new AppError(
+        'internal',
+        `write of ${length} bytes at ${position} is outside ${this.description} (${this.size} bytes)`,
+      );
+    }
+  }
+}
+
+/**
+ * A new disk image at `outputPath`: written under a temporary name beside it, sparse, and
+ * renamed into place only by commit(); abort() deletes it. An existing file at the path is
+ * replaced only on success.
+ */
+export async function createImageFileTarget(outputPath: string, size: number): Promise<BlockTarget> {
+  const existing = await fs.stat(outputPath).catch(() => null);
+  if (existing !== null && !existing.isFile()) {
+    const what = existing.isBlockDevice()
+      ? 'a block device'
+      : existing.isDirectory()
+        ? 'a folder'
+        : 'not a regular file';
+    throw new AppError('invalid-input', `${outputPath} is ${what}`, {
+      location: '--output',
+      hint: existing.isBlockDevice()
+        ? 'this command writes image files; cards and sticks are written with the flash command'
+        : 'give the path of an image file to create, for example card.img',
+    });
+  }
+  const directory = path.dirname(path.resolve(outputPath));
+  const temporary = path.join(directory, `.${path.basename(outputPath)}.${process.pid}.partial`);
+  const handle = await fs
+    .open(temporary, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_TRUNC, 0o644)
+    .catch((error: unknown) => {
+      throw new AppError('io', `cannot create ${temporary}: ${(error as Error).message}`, {
+        location: '--output',
+        hint: 'check that the folder exists and is writable',
+        cause: error,
+      });
+    });
+  try {
+    await handle.truncate(size);
+  } catch (error) {
+    await handle.close();
+    await fs.rm(temporary, { force: true });
+    throw new AppError('io', `cannot make a ${size}-byte image at ${outputPath}: ${(error as Error).message}`, {
+      location: '--output',
+      cause: error,
+    });
+  }
+  return new FileTarget(
+    outputPath,
+    size,
+    handle,
+    true,
+    () => fs.rename(temporary, outputPath),
+    () => fs.rm(temporary, { force: true }),
+  );
+}
+
+/**
+ * An existing file written in place, as a card is: the file-backed twin of a block device.
+ * Nothing is renamed or deleted; commit() and abort() only close it.
+ */
+export async function openFileInPlace(filePath: string): Promise<BlockTarget> {
+  const handle = await fs.open(filePath, 'r+');
+  const { size } = await handle.stat();
+  return new FileTarget(
+    filePath,
+    size,
+    handle,
+    false,
+    () => Promise.resolve(),
+    () => Promise.resolve(),
+  );
+}
