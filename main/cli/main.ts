@@ -1,6 +1,14 @@
 #!/usr/bin/env node
 import { runCli } from './program.js';
 
+// A reader that stops early (apkovl --help | head) is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 const controller = new AbortController();
 let interrupted = false;
 process.on('SIGINT', () => {

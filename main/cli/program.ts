@@ -58,7 +58,7 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
   };
   const program = new Command('apkovl')
     .description(
-      'Apkovl Studio: define an Alpine Linux diskless machine, build its apkovl, and write\n' +
+      'Apkovl Studio: define an Alpine Linux diskless machine, build its apkovl, and write ' +
         'bootable SD cards and USB sticks from Alpine boot media.',
     )
     .version(packageVersion(), '-V, --version')
@@ -69,7 +69,11 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
       writeErr: (text) => environment.stderr.write(text),
     })
     .addHelpText('after', '\nRun "apkovl help <command>" for a command\'s options and examples.');
-  program.addCommand(buildCommand(context));
+  for (const command of [buildCommand(context)]) {
+    // addCommand does not pass on exitOverride and the output streams by itself.
+    command.copyInheritedSettings(program);
+    program.addCommand(command);
+  }
 
   try {
     await program.parseAsync(args, { from: 'user' });

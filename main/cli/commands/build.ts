@@ -43,8 +43,8 @@ export function buildCommand(context: CommandContext): Command {
   return new Command('build')
     .summary('write a bootable card image from Alpine boot media and an apkovl')
     .description(
-      'Write a card image: an MBR with one FAT32 partition at 1 MiB holding the Alpine boot media,\n' +
-        'with any default apkovl removed and yours added as <hostname>.apkovl.tar.gz.\n' +
+      'Write a card image: an MBR with one FAT32 partition at 1 MiB holding the Alpine boot media, ' +
+        'with any default apkovl removed and yours added as <hostname>.apkovl.tar.gz. ' +
         'Everything streams in one pass; the image appears only when it is complete.',
     )
     .requiredOption('--boot-media <file>', 'Alpine boot media: alpine-rpi-<version>-<arch>.tar.gz')

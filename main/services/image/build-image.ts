@@ -179,6 +179,8 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildSumma
     };
   } catch (error) {
     await target.abort();
+    // Whatever broke while stopping (a destroyed stream, a closed file) was caused by the stop.
+    if (options.signal?.aborted) throw new CancelledError();
     throw error;
   }
 }

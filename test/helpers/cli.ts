@@ -1,0 +1,25 @@
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The CLI as users run it: the bundled bin from package.json (npm test builds it first). */
+export const cliPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/apkovl.mjs');
+
+function ensureBuilt(): void {
+  if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run npm run build (npm test does)`);
+}
+
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
+  ensureBuilt();
+  return spawnSync(process.execPath, [cliPath, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...options.env },
+    maxBuffer: 64 << 20,
+  });
+}
+
+export function startCli(args: string[]) {
+  ensureBuilt();
+  return spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}

@@ -1,0 +1,202 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliPath, runCli, startCli } from '../helpers/cli.js';
+import { createOverlay, createSyntheticRpiMedia, type SyntheticMedia } from '../helpers/synthetic-media.js';
+import { makeTempDir } from '../helpers/temp.js';
+
+let temp: ReturnType<typeof makeTempDir>;
+let media: SyntheticMedia;
+let overlay: string;
+
+beforeAll(() => {
+  temp = makeTempDir();
+  media = createSyntheticRpiMedia({ dir: temp.dir, scale: 0.1, defaultApkovl: true });
+  overlay = createOverlay(temp.dir, 'kiosk-hall');
+});
+afterAll(() => temp.cleanup());
+
+const lines = (text: string) =>
+  text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+describe('apkovl CLI', () => {
+  it('is the bin of the package, so npx apkovl runs it', () => {
+    const manifest = JSON.parse(readFileSync(path.resolve(cliPath, '../../package.json'), 'utf8')) as {
+      bin: Record<string, string>;
+      version: string;
+    };
+    expect(path.resolve(cliPath, '../..', manifest.bin.apkovl as string)).toBe(cliPath);
+    expect(readFileSync(cliPath, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
+    expect(statSync(cliPath).mode & 0o111).not.toBe(0);
+    expect(runCli(['--version']).stdout.trim()).toBe(manifest.version);
+  });
+
+  it('explains itself', () => {
+    const help = runCli(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/build \[options\]\s+write a bootable card image/);
+    const build = runCli(['build', '--help']);
+    expect(build.stdout).toMatch(/--boot-media <file>/);
+    expect(build.stdout).toMatch(/--size <size>/);
+    expect(build.stdout).toMatch(/Example:/);
+  });
+
+  it('builds an image and prints a summary', () => {
+    const output = path.join(temp.dir, 'plain.img');
+    const result = runCli([
+      'build',
+      '--boot-media',
+      media.tarball,
+      '--overlay',
+      overlay,
+      '--output',
+      output,
+      '--size',
+      '64MiB',
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^Built .*plain\.img \(65 MiB image/);
+    expect(result.stdout).toMatch(/overlay\s+kiosk-hall\.apkovl\.tar\.gz/);
+    expect(result.stdout).toMatch(/removed\s+alpine\.apkovl\.tar\.gz/);
+    expect(statSync(output).size).toBe(65 * 1024 * 1024);
+  });
+
+  it('writes usercfg.txt and extends cmdline.txt when asked', () => {
+    const output = path.join(temp.dir, 'custom.img');
+    const usercfg = path.join(temp.dir, 'usercfg.txt');
+    writeFileSync(usercfg, 'dtoverlay=vc4-kms-v3d\n');
+    const result = runCli([
+      'build',
+      '--boot-media',
+      media.tarball,
+      '--overlay',
+      overlay,
+      '--output',
+      output,
+      '--size',
+      '64MiB',
+      '--usercfg',
+      usercfg,
+      '--cmdline-append',
+      'usbdelay=5',
+      'console=serial0,115200',
+      '--label',
+      'KIOSK',
+    ]);
+    expect(result.status).toBe(0);
+    const read = (name: string) =>
+      execFileSync('mtype', ['-i', `${output}@@1M`, `::/${name}`], {
+        encoding: 'utf8',
+        env: { ...process.env, MTOOLS_SKIP_CHECK: '1' },
+      });
+    expect(read('usercfg.txt')).toBe('dtoverlay=vc4-kms-v3d\n');
+    expect(read('cmdline.txt')).toBe(
+      'modules=loop,squashfs,sd-mod,usb-storage quiet console=tty1 usbdelay=5 console=serial0,115200\n',
+    );
+    expect(
+      execFileSync('mlabel', ['-s', '-i', `${output}@@1M`, '::'], {
+        encoding: 'utf8',
+        env: { ...process.env, MTOOLS_SKIP_CHECK: '1' },
+      }),
+    ).toMatch(/KIOSK/);
+  });
+
+  it('speaks JSON lines with --json: progress, then the result', () => {
+    const output = path.join(temp.dir, 'json.img');
+    const result = runCli([
+      'build',
+      '--boot-media',
+      media.tarball,
+      '--overlay',
+      overlay,
+      '--output',
+      output,
+      '--size',
+      '64MiB',
+      '--json',
+    ]);
+    expect(result.status).toBe(0);
+    const events = lines(result.stdout);
+    const progress = events.filter((event) => event.type === 'progress');
+    expect(progress.length).toBeGreaterThan(0);
+    for (const event of progress) {
+      expect(event).toMatchObject({ phase: 'build', label: expect.any(String), bytes: expect.any(Number) });
+    }
+    const writing = progress.filter((event) => event.label === 'Writing boot files');
+    expect(writing.at(-1)).toMatchObject({ bytes: statSync(media.tarball).size, total: statSync(media.tarball).size });
+    const last = events.at(-1);
+    expect(last).toMatchObject({
+      type: 'result',
+      command: 'build',
+      dropped: ['alpine.apkovl.tar.gz'],
+      files: media.files.size,
+    });
+  });
+
+  it('reports a bad input as a JSON error and exit code 1, with nothing written', () => {
+    const output = path.join(temp.dir, 'never.img');
+    const result = runCli(['build', '--boot-media', overlay, '--overlay', overlay, '--output', output, '--json']);
+    expect(result.status).toBe(1);
+    expect(lines(result.stdout).at(-1)).toMatchObject({
+      type: 'error',
+      code: 'invalid-media',
+      message: expect.stringMatching(/not Alpine boot media/),
+    });
+    expect(result.stderr).toMatch(/^apkovl: error: .*not Alpine boot media/);
+    expect(result.stderr).toMatch(/hint: use an Alpine boot tarball/);
+    expect(existsSync(output)).toBe(false);
+  });
+
+  it('names the option when a size cannot be read', () => {
+    const result = runCli([
+      'build',
+      '--boot-media',
+      media.tarball,
+      '--overlay',
+      overlay,
+      '--output',
+      path.join(temp.dir, 'x.img'),
+      '--size',
+      'huge',
+    ]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/--size: cannot read "huge" as a size/);
+  });
+
+  it('exits with 2 on usage errors', () => {
+    const result = runCli(['build', '--overlay', overlay]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/required option '--boot-media <file>' not specified/);
+  });
+
+  it('stops cleanly on Ctrl-C and leaves nothing behind', async () => {
+    const big = createSyntheticRpiMedia({
+      dir: path.join(temp.dir, 'big'),
+      scale: 1.5,
+      overlayCount: 20,
+      apkCount: 10,
+    });
+    const output = path.join(temp.dir, 'interrupted.img');
+    const child = startCli(['build', '--boot-media', big.tarball, '--overlay', overlay, '--output', output, '--json']);
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('"type":"progress"')) resolve();
+      }),
+    );
+    child.kill('SIGINT');
+    expect(await exit).toBe(130);
+    expect(stderr).toMatch(/cancelled; nothing was left behind/);
+    expect(existsSync(output)).toBe(false);
+    expect(readdirSync(temp.dir).filter((name) => name.endsWith('.partial'))).toEqual([]);
+  });
+});
