@@ -69,7 +69,7 @@ export default tseslint.config(
     rules: restrict(['**/renderer/**', '**/cli/**'], 'the Electron main process talks to the renderer over IPC only'),
   },
   {
-    files: ['renderer/**/*.ts'],
+    files: ['renderer/**/*.ts', 'renderer/**/*.tsx'],
     rules: restrict(
       ['electron', ...nodeBuiltins, '**/main/**'],
       'the renderer runs in the browser: shared/ and the DOM only',
@@ -85,7 +85,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['*.js', '*.config.ts'],
+    files: ['*.js', '*.mjs', '*.config.ts'],
     ...tseslint.configs.disableTypeChecked,
   },
 );

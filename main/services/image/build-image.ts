@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { AppError, CancelledError } from '../../../shared/errors.js';
 import { ProgressMeter } from '../../../shared/model/progress-meter.js';
+import type { BuildSummary } from '../../../shared/model/build-image.js';
 import type { ProgressListener } from '../../../shared/model/progress.js';
 import { composeBootMedia, type ComposeReport } from '../boot-media/compose.js';
 import { readOverlayFile, type OverlayFile } from '../boot-media/overlay-file.js';
@@ -8,6 +9,8 @@ import { openTarball } from '../boot-media/tarball-source.js';
 import { createImageFileTarget } from '../flash/file-target.js';
 import { writeCard } from './card-writer.js';
 import { PARTITION_START_BYTES, PARTITION_TYPE_FAT32_LBA, SECTOR_SIZE } from './constants.js';
+
+export type { BuildSummary };
 
 export const DEFAULT_IMAGE_PARTITION_BYTES = 512 << 20;
 export const DEFAULT_VOLUME_LABEL = 'ALPINE';
@@ -32,30 +35,6 @@ export interface BuildImageOptions {
   signal?: AbortSignal;
   /** Milliseconds, for progress rates. */
   now?: () => number;
-}
-
-export interface BuildSummary {
-  output: string;
-  imageBytes: number;
-  partition: { startLba: number; sectors: number; bytes: number; type: number; bootable: true };
-  filesystem: {
-    type: 'FAT32';
-    label: string;
-    volumeId: string;
-    clusterSize: number;
-    clusters: number;
-    usedBytes: number;
-    freeBytes: number;
-  };
-  files: number;
-  directories: number;
-  fileBytes: number;
-  alpineRelease: string | null;
-  dropped: string[];
-  injected: string[];
-  overlay: { fileName: string; hostname: string | null; sha256: string } | null;
-  warnings: string[];
-  seconds: number;
 }
 
 export function formatVolumeId(volumeId: number): string {

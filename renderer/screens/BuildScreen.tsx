@@ -1,0 +1,162 @@
+import { useEffect, useRef, useState } from 'react';
+import { IpcError, type Client } from '../../shared/ipc/client.js';
+import type { BuildSummary } from '../../shared/model/build-image.js';
+import type { ProgressEvent } from '../../shared/model/progress.js';
+import { emptyBuildForm, toBuildRequest, type BuildFormState, type FormErrors } from '../build-form.js';
+import { BuildResult } from '../components/BuildResult.js';
+import { ErrorPanel } from '../components/ErrorPanel.js';
+import { FileField } from '../components/FileField.js';
+import { ProgressBar } from '../components/ProgressBar.js';
+
+type Status =
+  | { kind: 'editing' }
+  | { kind: 'building'; jobId: string; progress: ProgressEvent | null }
+  | { kind: 'done'; summary: BuildSummary }
+  | { kind: 'failed'; error: unknown }
+  | { kind: 'cancelled' };
+
+let jobCounter = 0;
+
+/** Boot media + apkovl -> card image, the GUI face of `apkovl build`. */
+export function BuildScreen({ client }: { client: Client }) {
+  const [form, setForm] = useState<BuildFormState>(emptyBuildForm);
+  const [errors, setErrors] = useState<FormErrors>({});
+  const [status, setStatus] = useState<Status>({ kind: 'editing' });
+  const jobRef = useRef<string | null>(null);
+
+  useEffect(
+    () =>
+      client.on('job.progress', ({ jobId, progress }) => {
+        if (jobId !== jobRef.current) return;
+        setStatus((current) => (current.kind === 'building' ? { ...current, progress } : current));
+      }),
+    [client],
+  );
+
+  const building = status.kind === 'building';
+  const set = (field: keyof BuildFormState) => (value: string) => {
+    setForm((current) => ({ ...current, [field]: value }));
+    setErrors((current) => ({ ...current, [field]: undefined }));
+  };
+
+  async function browse(field: 'bootMedia' | 'overlay' | 'output'): Promise<void> {
+    const result =
+      field === 'output'
+        ? await client.invoke('dialog.save-file', { title: 'Save the card image as', defaultName: 'card.img' })
+        : await client.invoke('dialog.open-file', {
+            title: field === 'bootMedia' ? 'Alpine boot media' : 'Apkovl',
+            filters: [{ name: field === 'bootMedia' ? 'Alpine boot media' : 'Apkovl', extensions: ['gz'] }],
+          });
+    if (result.path !== null) set(field)(result.path);
+  }
+
+  async function build(): Promise<void> {
+    const checked = toBuildRequest(form);
+    if ('errors' in checked) {
+      setErrors(checked.errors);
+      return;
+    }
+    jobCounter += 1;
+    const jobId = `build-${Date.now()}-${jobCounter}`;
+    jobRef.current = jobId;
+    setStatus({ kind: 'building', jobId, progress: null });
+    try {
+      const summary = await client.invoke('image.build', { jobId, request: checked.request });
+      setStatus({ kind: 'done', summary });
+    } catch (error) {
+      setStatus(
+        error instanceof IpcError && error.code === 'cancelled' ? { kind: 'cancelled' } : { kind: 'failed', error },
+      );
+    } finally {
+      jobRef.current = null;
+    }
+  }
+
+  return (
+    <div className="screen">
+      <section className="card">
+        <h2>Build a card image</h2>
+        <p className="muted">
+          Alpine&apos;s boot files and your apkovl on one FAT32 partition, ready for an SD card or USB stick. Any apkovl
+          that came with the boot media is removed.
+        </p>
+        <form
+          onSubmit={(event) => {
+            event.preventDefault();
+            void build();
+          }}
+        >
+          <FileField
+            id="boot-media"
+            label="Boot media"
+            help="alpine-rpi-<version>-<arch>.tar.gz from an Alpine mirror"
+            value={form.bootMedia}
+            error={errors.bootMedia}
+            disabled={building}
+            onChange={set('bootMedia')}
+            onBrowse={() => void browse('bootMedia')}
+          />
+          <FileField
+            id="overlay"
+            label="Apkovl"
+            help="Stored on the card as <hostname>.apkovl.tar.gz"
+            value={form.overlay}
+            error={errors.overlay}
+            disabled={building}
+            onChange={set('overlay')}
+            onBrowse={() => void browse('overlay')}
+          />
+          <FileField
+            id="output"
+            label="Save image as"
+            help="Created only when the image is complete"
+            value={form.output}
+            error={errors.output}
+            disabled={building}
+            onChange={set('output')}
+            onBrowse={() => void browse('output')}
+          />
+          <div className={`field narrow${errors.size ? ' invalid' : ''}`}>
+            <label htmlFor="size">Partition size</label>
+            <input
+              id="size"
+              type="text"
+              value={form.size}
+              disabled={building}
+              onChange={(event) => set('size')(event.target.value)}
+            />
+            <p className={errors.size ? 'error-text' : 'help'}>
+              {errors.size ?? 'The image is 1 MiB larger. Image files are sparse.'}
+            </p>
+          </div>
+          <div className="actions">
+            <button type="submit" disabled={building}>
+              {building ? 'Building…' : 'Build image'}
+            </button>
+            {building ? (
+              <button
+                type="button"
+                className="secondary"
+                onClick={() => void client.invoke('job.cancel', { jobId: status.jobId })}
+              >
+                Cancel
+              </button>
+            ) : null}
+          </div>
+        </form>
+      </section>
+      {status.kind === 'building' ? (
+        <section className="card">
+          {status.progress ? <ProgressBar progress={status.progress} /> : <p className="muted">Starting…</p>}
+        </section>
+      ) : null}
+      {status.kind === 'done' ? <BuildResult summary={status.summary} /> : null}
+      {status.kind === 'failed' ? <ErrorPanel error={status.error} /> : null}
+      {status.kind === 'cancelled' ? (
+        <section className="card" role="status">
+          <p>Cancelled. Nothing was written.</p>
+        </section>
+      ) : null}
+    </div>
+  );
+}

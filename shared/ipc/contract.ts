@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { errorCodes } from '../errors.js';
+import { buildImageRequestSchema, buildSummarySchema } from '../model/build-image.js';
+import { progressEventSchema } from '../model/progress-schema.js';
+
+/**
+ * Every command the renderer may send and every event it may receive, each defined once.
+ * Types for the client and for the handler table are derived from here.
+ */
+export const contract = {
+  commands: {
+    'app.info': {
+      input: z.object({}),
+      output: z.object({ name: z.string(), version: z.string(), platform: z.string() }),
+    },
+    'image.build': {
+      input: z.object({ jobId: z.string().min(1), request: buildImageRequestSchema }),
+      output: buildSummarySchema,
+    },
+    'job.cancel': {
+      input: z.object({ jobId: z.string().min(1) }),
+      output: z.object({ cancelled: z.boolean() }),
+    },
+    'dialog.open-file': {
+      input: z.object({
+        title: z.string(),
+        filters: z.array(z.object({ name: z.string(), extensions: z.array(z.string()) })),
+      }),
+      output: z.object({ path: z.string().nullable() }),
+    },
+    'dialog.save-file': {
+      input: z.object({ title: z.string(), defaultName: z.string() }),
+      output: z.object({ path: z.string().nullable() }),
+    },
+  },
+  events: {
+    'job.progress': z.object({ jobId: z.string(), progress: progressEventSchema }),
+  },
+} as const;
+
+type Commands = typeof contract.commands;
+type Events = typeof contract.events;
+export type CommandName = keyof Commands;
+export type EventName = keyof Events;
+export type CommandInput<C extends CommandName> = z.input<Commands[C]['input']>;
+export type CommandOutput<C extends CommandName> = z.output<Commands[C]['output']>;
+export type EventPayload<E extends EventName> = z.output<Events[E]>;
+
+/** Codes an IPC error can carry: the app's error codes plus the protocol's own. */
+export const ipcErrorCodes = [...errorCodes, 'unknown-command', 'invalid-request'] as const;
+export type IpcErrorCode = (typeof ipcErrorCodes)[number];
+
+export const envelopeSchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), value: z.unknown() }),
+  z.object({
+    ok: z.literal(false),
+    error: z.object({
+      code: z.enum(ipcErrorCodes),
+      message: z.string(),
+      location: z.string().nullable(),
+      hint: z.string().nullable(),
+    }),
+  }),
+]);
+export type Envelope = z.infer<typeof envelopeSchema>;
+
+export interface IpcEvent<E extends EventName = EventName> {
+  name: E;
+  payload: EventPayload<E>;
+}
+
+/** How the renderer reaches the main process: a preload in Electron, an init script in tests. */
+export interface Transport {
+  invoke(command: string, input: unknown): Promise<unknown>;
+  subscribe(listener: (event: { name: string; payload: unknown }) => void): () => void;
+}
