@@ -64,7 +64,7 @@ function describeFailure(
   state: { lastMember: string | null; tarBytes: number },
 ): AppError {
   if (error instanceof AppError) return error;
-  const after = state.lastMember === null ? 'before the first member' : `after the member "${state.lastMember}"`;
+  const after = state.lastMember === null ? 'before the first member' : `in or after the member "${state.lastMember}"`;
   const where = `${source}, ${after} (about byte ${state.tarBytes} of the unpacked tar)`;
   const code = (error as { code?: string }).code;
   const message = (error as Error).message ?? String(error);
@@ -99,16 +99,24 @@ function describeFailure(
   return new AppError('io', `cannot read the boot media: ${message}`, { location: where, cause: error });
 }
 
-/** A member's data, with stream errors (a truncated gzip mid-file) turned into clear ones. */
-async function* guarded(
-  source: AsyncIterable<Uint8Array>,
-  describe: (error: unknown) => AppError,
-): AsyncGenerator<Uint8Array> {
-  try {
-    yield* source;
-  } catch (error) {
-    throw describe(error);
-  }
+/**
+ * A member's data, with stream errors (a truncated gzip mid-file) turned into clear ones. A
+ * plain forwarding iterator: it sits on the path of every chunk, so no generator machinery.
+ */
+function guarded(source: AsyncIterable<Uint8Array>, describe: (error: unknown) => AppError): AsyncIterable<Uint8Array> {
+  return {
+    [Symbol.asyncIterator]() {
+      const iterator = source[Symbol.asyncIterator]();
+      return {
+        next: () =>
+          iterator.next().catch((error: unknown) => {
+            throw describe(error);
+          }),
+        return: (value?: unknown) =>
+          iterator.return ? iterator.return(value) : Promise.resolve({ done: true as const, value: undefined }),
+      };
+    },
+  };
 }
 
 function refuse(source: string, member: string, problem: string): AppError {
@@ -149,9 +157,6 @@ export async function openTarball(path: string, options: TarballOptions = {}): P
     let failure: unknown = null;
     const gunzip = zlib.createGunzip({ chunkSize: INFLATE_CHUNK });
     const extract = tar.extract();
-    gunzip.on('data', (chunk: Buffer) => {
-      state.tarBytes += chunk.length;
-    });
     gunzip.on('error', (error) => (failure ??= error));
     const piping = pipeline(gunzip, extract, options.signal ? { signal: options.signal } : {}).catch(
       (error: unknown) => {
@@ -170,6 +175,8 @@ export async function openTarball(path: string, options: TarballOptions = {}): P
         const memberPath = checked.path;
         const mtime = Math.floor((header.mtime?.getTime() ?? 0) / 1000);
         state.lastMember = header.name;
+        // Where the next member starts: header plus data padded to 512 bytes (for messages).
+        state.tarBytes += 512 + Math.ceil((header.size ?? 0) / 512) * 512;
         switch (header.type) {
           case 'directory':
             yield { kind: 'directory', path: memberPath, mtime };

@@ -32,9 +32,15 @@ function findFirstExtent(extents: readonly Extent[], cluster: number): number {
  */
 export function fillFatEntries(extents: readonly Extent[], first: number, into: Buffer): void {
   const count = into.length / FAT_ENTRY_SIZE;
+  // FAT entries are little-endian; a typed array writes them directly on little-endian hosts.
+  const view = LITTLE_ENDIAN && into.byteOffset % 4 === 0 ? new Uint32Array(into.buffer, into.byteOffset, count) : null;
+  const set = (index: number, value: number): void => {
+    if (view) view[index] = value;
+    else into.writeUInt32LE(value, index * FAT_ENTRY_SIZE);
+  };
   into.fill(0);
-  if (first === 0 && count > 0) into.writeUInt32LE(FAT_MEDIA_ENTRY, 0);
-  if (first <= 1 && first + count > 1) into.writeUInt32LE(FAT_END_OF_CHAIN, (1 - first) * FAT_ENTRY_SIZE);
+  if (first === 0 && count > 0) set(0, FAT_MEDIA_ENTRY);
+  if (first <= 1 && first + count > 1) set(1 - first, FAT_END_OF_CHAIN);
   const end = first + count;
   for (let index = findFirstExtent(extents, first); index < extents.length; index += 1) {
     const extent = extents[index] as Extent;
@@ -43,7 +49,9 @@ export function fillFatEntries(extents: readonly Extent[], first: number, into: 
     const from = Math.max(extent.start, first);
     const to = Math.min(last, end - 1);
     for (let cluster = from; cluster <= to; cluster += 1) {
-      into.writeUInt32LE(cluster === last ? extent.next : cluster + 1, (cluster - first) * FAT_ENTRY_SIZE);
+      set(cluster - first, cluster === last ? extent.next : cluster + 1);
     }
   }
 }
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
