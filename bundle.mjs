@@ -14,6 +14,8 @@ await Promise.all([
     format: 'esm',
     target: 'node20',
     outfile: 'dist/apkovl.mjs',
+    // unzipper loads the AWS SDK only for zip files on S3, which this tool never opens.
+    external: ['@aws-sdk/client-s3'],
     banner: {
       js: "import { createRequire as apkovlCreateRequire } from 'node:module'; const require = apkovlCreateRequire(import.meta.url);",
     },

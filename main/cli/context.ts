@@ -8,6 +8,8 @@ export interface CommandContext {
   stderr: NodeJS.WritableStream;
   env: Readonly<Record<string, string | undefined>>;
   signal: AbortSignal;
+  /** The exit code when the command returns normally (a check that found errors sets 1). */
+  exitCode: number;
   /** Progress output: JSON lines when asked for, a bar on a terminal, else nothing. */
   output(json: boolean): Output;
 }

@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { type AppError, describeError, isAppError } from '../../shared/errors.js';
 import { createServices } from '../services/index.js';
 import { buildCommand } from './commands/build.js';
+import { initCommand, inspectCommand, overlayCommand, schemaCommand, validateCommand } from './commands/machine.js';
 import type { CommandContext } from './context.js';
 import { jsonOutput, silentOutput, terminalOutput } from './progress-output.js';
 
@@ -50,6 +51,7 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     stderr: environment.stderr,
     env: environment.env,
     signal: environment.signal,
+    exitCode: 0,
     output: (wantsJson) => {
       json = wantsJson;
       if (wantsJson) return jsonOutput(environment.stdout);
@@ -69,7 +71,10 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
       writeErr: (text) => environment.stderr.write(text),
     })
     .addHelpText('after', '\nRun "apkovl help <command>" for a command\'s options and examples.');
-  for (const command of [buildCommand(context)]) {
+  const commands = [initCommand, validateCommand, overlayCommand, buildCommand, inspectCommand, schemaCommand].map(
+    (make) => make(context),
+  );
+  for (const command of commands) {
     // addCommand does not pass on exitOverride and the output streams by itself.
     command.copyInheritedSettings(program);
     program.addCommand(command);
@@ -77,7 +82,7 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
 
   try {
     await program.parseAsync(args, { from: 'user' });
-    return 0;
+    return context.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? 0 : EXIT_USAGE;

@@ -1,4 +1,14 @@
+import type { LocatedIssue } from '../../shared/model/machine-yaml.js';
 import { buildImage, type BuildImageOptions, type BuildSummary } from './image/build-image.js';
+import { DefinitionError } from './machine/definition-error.js';
+import { loadDefinition } from './machine/load-definition.js';
+import {
+  inspectApkovl,
+  overlayFromDefinition,
+  writeOverlay,
+  type InspectResult,
+  type OverlayResult,
+} from './overlay/overlay-service.js';
 
 /** What the outside world gives the services: clocks and the environment. */
 export interface ServiceDependencies {
@@ -7,14 +17,51 @@ export interface ServiceDependencies {
   env: Readonly<Record<string, string | undefined>>;
 }
 
+export interface ValidationResult {
+  file: string;
+  ok: boolean;
+  issues: LocatedIssue[];
+  overlay: OverlayResult | null;
+}
+
 export interface Services {
-  /** Boot media + apkovl -> card image. */
+  /** Boot media + apkovl or definition -> card image. */
   buildImage(options: Omit<BuildImageOptions, 'now'>): Promise<BuildSummary>;
+  /** Definition -> DIR/<hostname>.apkovl.tar.gz. */
+  writeOverlay(options: {
+    definition: string;
+    secretsFile?: string;
+    outputDir: string;
+  }): Promise<OverlayResult & { path: string }>;
+  /** Any apkovl: members and lint findings. */
+  inspectApkovl(file: string): Promise<InspectResult>;
+  /** Check a definition and the overlay it makes, without writing anything. */
+  validateDefinition(options: { definition: string; secretsFile?: string }): Promise<ValidationResult>;
+}
+
+function sourceDateEpoch(env: ServiceDependencies['env']): number | undefined {
+  const value = env.SOURCE_DATE_EPOCH;
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
 /** The composition root: the one place where the services are wired together. */
 export function createServices(dependencies: ServiceDependencies): Services {
+  const epoch = sourceDateEpoch(dependencies.env);
   return {
-    buildImage: (options) => buildImage({ ...options, now: dependencies.now }),
+    buildImage: (options) =>
+      buildImage({ ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}), ...options, now: dependencies.now }),
+    writeOverlay: (options) => writeOverlay({ ...options, ...(epoch !== undefined ? { mtime: epoch } : {}) }),
+    inspectApkovl,
+    async validateDefinition({ definition, secretsFile }) {
+      try {
+        const loaded = await loadDefinition(definition, secretsFile !== undefined ? { secretsFile } : {});
+        const overlay = await overlayFromDefinition(loaded, epoch !== undefined ? { mtime: epoch } : {});
+        return { file: definition, ok: true, issues: loaded.warnings, overlay };
+      } catch (error) {
+        if (error instanceof DefinitionError)
+          return { file: error.file, ok: false, issues: error.issues, overlay: null };
+        throw error;
+      }
+    },
   };
 }

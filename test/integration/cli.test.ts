@@ -38,11 +38,13 @@ describe('apkovl CLI', () => {
   it('explains itself', () => {
     const help = runCli(['--help']);
     expect(help.status).toBe(0);
-    expect(help.stdout).toMatch(/build \[options\]\s+write a bootable card image/);
+    expect(help.stdout).toMatch(/build \[options\] \[definition\]\s+write a bootable card image/);
+    for (const command of ['init', 'validate', 'overlay', 'inspect', 'schema'])
+      expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     const build = runCli(['build', '--help']);
     expect(build.stdout).toMatch(/--boot-media <file>/);
     expect(build.stdout).toMatch(/--size <size>/);
-    expect(build.stdout).toMatch(/Example:/);
+    expect(build.stdout).toMatch(/Examples:/);
   });
 
   it('builds an image and prints a summary', () => {

@@ -2,7 +2,7 @@ import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors.js';
-import { composeBootMedia, type ComposeReport } from '../../main/services/boot-media/compose.js';
+import { composeBootMedia, emptyComposeReport, type ComposeReport } from '../../main/services/boot-media/compose.js';
 import { openTarball } from '../../main/services/boot-media/tarball-source.js';
 import type { BlockTarget } from '../../main/services/flash/block-target.js';
 import { openFileInPlace } from '../../main/services/flash/file-target.js';
@@ -71,7 +71,7 @@ async function looksLikeACard(image: string): Promise<boolean> {
 async function rewrite(card: string, fails: (position: number, written: number) => boolean): Promise<unknown> {
   const target = failingWhen(await openFileInPlace(card), fails);
   const source = await openTarball(media.tarball);
-  const report: ComposeReport = { dropped: [], injected: [], alpineRelease: null, identity: null };
+  const report: ComposeReport = emptyComposeReport();
   try {
     await writeCard({
       target,

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { AppError } from '../../../shared/errors.js';
 import { parseSize, formatBytes } from '../../../shared/model/size.js';
 import type { BuildSummary } from '../../services/image/build-image.js';
 import { DEFAULT_IMAGE_PARTITION_BYTES, DEFAULT_VOLUME_LABEL } from '../../services/image/build-image.js';
@@ -6,7 +7,8 @@ import type { CommandContext } from '../context.js';
 
 interface BuildFlags {
   bootMedia: string;
-  overlay: string;
+  overlay?: string;
+  secrets?: string;
   output: string;
   size?: string;
   label?: string;
@@ -41,14 +43,16 @@ export function describeBuild(summary: BuildSummary): string {
 
 export function buildCommand(context: CommandContext): Command {
   return new Command('build')
-    .summary('write a bootable card image from Alpine boot media and an apkovl')
+    .summary('write a bootable card image from Alpine boot media and a definition or an apkovl')
     .description(
       'Write a card image: an MBR with one FAT32 partition at 1 MiB holding the Alpine boot media, ' +
         'with any default apkovl removed and yours added as <hostname>.apkovl.tar.gz. ' +
         'Everything streams in one pass; the image appears only when it is complete.',
     )
+    .argument('[definition]', 'machine definition (YAML) to generate the apkovl and card settings from')
     .requiredOption('--boot-media <file>', 'Alpine boot media: alpine-rpi-<version>-<arch>.tar.gz')
-    .requiredOption('--overlay <file>', 'the apkovl to put on the card (*.apkovl.tar.gz)')
+    .option('--overlay <file>', 'an apkovl to put on the card (*.apkovl.tar.gz), instead of a definition')
+    .option('--secrets <file>', 'secrets file for ${secret:name} references in the definition')
     .requiredOption('-o, --output <file>', 'image file to create (replaced only on success)')
     .option(
       '--size <size>',
@@ -63,23 +67,30 @@ export function buildCommand(context: CommandContext): Command {
     .option('--json', 'machine-readable output: JSON lines for progress, then one result line')
     .addHelpText(
       'after',
-      '\nExample:\n  apkovl build --boot-media alpine-rpi-3.22.2-aarch64.tar.gz \\\n' +
+      '\nExamples:\n  apkovl build kiosk.yml --secrets secrets.yml --boot-media alpine-rpi-3.22.2-aarch64.tar.gz --output kiosk.img\n' +
+        '  apkovl build --boot-media alpine-rpi-3.22.2-aarch64.tar.gz \\\n' +
         '    --overlay kiosk-hall.apkovl.tar.gz --output kiosk.img --size 1GiB\n\n' +
         'SOURCE_DATE_EPOCH, when set, is the timestamp of the files the tool adds.',
     )
-    .action(async (flags: BuildFlags) => {
+    .action(async (definition: string | undefined, flags: BuildFlags) => {
+      if ((definition === undefined) === (flags.overlay === undefined)) {
+        throw new AppError('invalid-input', 'give a machine definition or --overlay (one of them)', {
+          hint: 'apkovl build machine.yml --boot-media ... --output card.img',
+        });
+      }
       const output = context.output(flags.json === true);
-      const epoch = context.env.SOURCE_DATE_EPOCH;
       const summary = await context.services.buildImage({
         bootMedia: flags.bootMedia,
-        overlay: flags.overlay,
+        ...(flags.overlay !== undefined ? { overlay: flags.overlay } : {}),
+        ...(definition !== undefined
+          ? { definition: { file: definition, ...(flags.secrets !== undefined ? { secretsFile: flags.secrets } : {}) } }
+          : {}),
         output: flags.output,
         ...(flags.size !== undefined ? { partitionBytes: parseSize(flags.size, '--size') } : {}),
         ...(flags.label !== undefined ? { volumeLabel: flags.label } : {}),
         ...(flags.usercfg !== undefined ? { usercfg: flags.usercfg } : {}),
         ...(flags.cmdlineAppend !== undefined ? { cmdlineAppend: flags.cmdlineAppend } : {}),
         ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
-        ...(epoch !== undefined && /^\d+$/.test(epoch) ? { sourceDateEpoch: Number(epoch) } : {}),
         onProgress: (event) => output.progress(event),
         signal: context.signal,
       });

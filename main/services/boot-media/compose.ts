@@ -10,9 +10,22 @@ export interface Injection {
   data: Buffer;
 }
 
+/** What the media said about themselves, known once they have been read. */
+export interface MediaFacts {
+  /** The content of `.alpine-release`, e.g. "alpine-rpi-3.22.2 251009". */
+  alpineRelease: string | null;
+  /** From the `apks/<arch>/` folder. */
+  arch: string | null;
+}
+
 export interface ComposeOptions {
-  /** The user's apkovl, stored at the root; every other root `*.apkovl.tar.gz*` is dropped. */
-  overlay?: Injection;
+  /**
+   * The user's apkovl, stored at the root; every other root `*.apkovl.tar.gz*` is dropped. A
+   * function is called once the media have been read, so the overlay can match their release.
+   */
+  overlay?: Injection | ((media: MediaFacts) => Promise<Injection>);
+  /** Empty folders to create at the root (the apk cache). */
+  directories?: string[];
   /** Replaces (or creates) `usercfg.txt`, which Alpine's config.txt includes. */
   usercfg?: Buffer;
   /** Parameters appended to the single line of `cmdline.txt`. */
@@ -34,8 +47,14 @@ export interface ComposeReport {
   injected: string[];
   /** The content of `.alpine-release`, e.g. "alpine-rpi-3.22.2 251009". */
   alpineRelease: string | null;
+  /** The architecture of the media's package repository (apks/<arch>/). */
+  arch: string | null;
   /** Serials derived from everything composed (available once the entries are consumed). */
   identity: CardIdentity | null;
+}
+
+export function emptyComposeReport(): ComposeReport {
+  return { dropped: [], injected: [], alpineRelease: null, arch: null, identity: null };
 }
 
 const MAX_SMALL_FILE = 64 * 1024;
@@ -100,6 +119,8 @@ export async function* composeBootMedia(
     newest = Math.max(newest, entry.mtime);
     const atRoot = !entry.path.includes('/');
     if (entry.path === 'boot' || entry.path.startsWith('boot/')) sawBoot = true;
+    const repository = /^apks\/([^/]+)\//.exec(entry.path);
+    if (repository && report.arch === null) report.arch = repository[1] ?? null;
     if (entry.kind !== 'directory' && atRoot && isApkovlName(entry.path)) {
       if (entry.kind === 'file') await drain(entry.body);
       report.dropped.push(entry.path);
@@ -142,9 +163,19 @@ export async function* composeBootMedia(
   }
 
   const mtime = options.sourceDateEpoch ?? newest;
+  for (const directory of options.directories ?? []) {
+    hash.update(`directory\0${directory}\n`);
+    yield { kind: 'directory', path: directory, mtime };
+  }
   const injections: Injection[] = [];
   if (options.usercfg !== undefined) injections.push({ name: 'usercfg.txt', data: options.usercfg });
-  if (options.overlay !== undefined) injections.push(options.overlay);
+  if (options.overlay !== undefined) {
+    injections.push(
+      typeof options.overlay === 'function'
+        ? await options.overlay({ alpineRelease: report.alpineRelease, arch: report.arch })
+        : options.overlay,
+    );
+  }
   for (const injection of injections) {
     report.injected.push(injection.name);
     hash.update(`inject\0${injection.name}\0`).update(createHash('sha256').update(injection.data).digest());

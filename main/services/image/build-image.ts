@@ -1,12 +1,15 @@
 import { promises as fs } from 'node:fs';
 import { AppError, CancelledError } from '../../../shared/errors.js';
-import { ProgressMeter } from '../../../shared/model/progress-meter.js';
 import type { BuildSummary } from '../../../shared/model/build-image.js';
+import { ProgressMeter } from '../../../shared/model/progress-meter.js';
 import type { ProgressListener } from '../../../shared/model/progress.js';
-import { composeBootMedia, type ComposeReport } from '../boot-media/compose.js';
-import { readOverlayFile, type OverlayFile } from '../boot-media/overlay-file.js';
+import { parseSize } from '../../../shared/model/size.js';
+import { composeBootMedia, emptyComposeReport, type Injection, type MediaFacts } from '../boot-media/compose.js';
+import { readOverlayFile } from '../boot-media/overlay-file.js';
 import { openTarball } from '../boot-media/tarball-source.js';
 import { createImageFileTarget } from '../flash/file-target.js';
+import { loadDefinition, type LoadedDefinition } from '../machine/load-definition.js';
+import { overlayFromDefinition, type OverlayResult } from '../overlay/overlay-service.js';
 import { writeCard } from './card-writer.js';
 import { PARTITION_START_BYTES, PARTITION_TYPE_FAT32_LBA, SECTOR_SIZE } from './constants.js';
 
@@ -18,8 +21,10 @@ export const DEFAULT_VOLUME_LABEL = 'ALPINE';
 export interface BuildImageOptions {
   /** Alpine boot media: `alpine-rpi-<version>-<arch>.tar.gz`. */
   bootMedia: string;
-  /** The apkovl to put on the card (`*.apkovl.tar.gz`). */
+  /** The apkovl to put on the card (`*.apkovl.tar.gz`)... */
   overlay?: string;
+  /** ...or a machine definition to generate it from (with its card settings). */
+  definition?: { file: string; secretsFile?: string };
   /** Image file to create. */
   output: string;
   /** Size of the FAT32 partition; the image is 1 MiB larger. */
@@ -42,14 +47,68 @@ export function formatVolumeId(volumeId: number): string {
   return `${hex.slice(0, 4)}-${hex.slice(4)}`;
 }
 
+/** "alpine-rpi-3.22.2 251009" -> "3.22.2". */
+export function releaseVersion(alpineRelease: string | null): string | null {
+  return /-(\d+\.\d+\.\d+(?:_rc\d+)?)\b/.exec(alpineRelease ?? '')?.[1] ?? null;
+}
+
+/** The definition must describe the machine these media boot. */
+function checkMediaMatch(loaded: LoadedDefinition, media: MediaFacts, bootMedia: string): void {
+  const { target, alpine } = loaded.machine;
+  if (media.arch !== null && media.arch !== target.arch) {
+    throw new AppError(
+      'invalid-input',
+      `the boot media are for ${media.arch} but the definition targets ${target.arch}`,
+      {
+        location: bootMedia,
+        hint: `use alpine-rpi-<version>-${target.arch}.tar.gz, or change target.arch`,
+      },
+    );
+  }
+  const version = releaseVersion(media.alpineRelease);
+  if (alpine.version !== undefined && version !== null && version !== alpine.version) {
+    throw new AppError(
+      'invalid-input',
+      `the boot media are Alpine ${version} but the definition pins ${alpine.version}`,
+      {
+        location: bootMedia,
+        hint: 'use the media of that release, or change alpine.version',
+      },
+    );
+  }
+  const branch = alpine.branch;
+  if (version !== null && /^v\d+\.\d+$/.test(branch) && !version.startsWith(`${branch.slice(1)}.`)) {
+    throw new AppError('invalid-input', `the boot media are Alpine ${version}, not branch ${branch}`, {
+      location: bootMedia,
+    });
+  }
+}
+
 /**
- * Boot media + apkovl -> a card image (MBR + FAT32), in one streaming pass. The image appears
- * at `output` only when complete; on any failure nothing is left behind.
+ * Boot media + apkovl (or a machine definition) -> a card image (MBR + FAT32), in one streaming
+ * pass. The image appears at `output` only when complete; on any failure nothing is left behind.
  */
 export async function buildImage(options: BuildImageOptions): Promise<BuildSummary> {
   const now = options.now ?? (() => performance.now());
   const started = now();
-  const partitionBytes = options.partitionBytes ?? DEFAULT_IMAGE_PARTITION_BYTES;
+  if ((options.overlay === undefined) === (options.definition === undefined)) {
+    throw new AppError('invalid-input', 'give either an apkovl or a machine definition', {
+      hint: 'apkovl build machine.yml --boot-media ... or apkovl build --overlay x.apkovl.tar.gz --boot-media ...',
+    });
+  }
+  const definition = options.definition
+    ? await loadDefinition(
+        options.definition.file,
+        options.definition.secretsFile !== undefined ? { secretsFile: options.definition.secretsFile } : {},
+      )
+    : null;
+  const overlayFile = options.overlay === undefined ? null : await readOverlayFile(options.overlay);
+
+  let partitionBytes = options.partitionBytes;
+  if (partitionBytes === undefined && definition && definition.machine.boot.partition_size !== 'whole') {
+    partitionBytes = parseSize(definition.machine.boot.partition_size, 'boot.partition_size');
+  }
+  partitionBytes ??= DEFAULT_IMAGE_PARTITION_BYTES;
   if (partitionBytes % SECTOR_SIZE !== 0) {
     throw new AppError(
       'invalid-input',
@@ -60,8 +119,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildSumma
       },
     );
   }
-  const overlay: OverlayFile | null = options.overlay === undefined ? null : await readOverlayFile(options.overlay);
-  const usercfg =
+  let usercfg: Buffer | undefined =
     options.usercfg === undefined
       ? undefined
       : await fs.readFile(options.usercfg).catch((error: unknown) => {
@@ -70,6 +128,34 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildSumma
             cause: error,
           });
         });
+  let cmdlineAppend = options.cmdlineAppend ?? [];
+  let volumeLabel = options.volumeLabel ?? DEFAULT_VOLUME_LABEL;
+  let directories: string[] = [];
+  let generated: OverlayResult | null = null;
+  let overlay: Injection | ((media: MediaFacts) => Promise<Injection>);
+  if (definition !== null) {
+    // Generated once now, so that a definition whose overlay fails the checks stops before any
+    // write, and for the card settings, which come from the definition unless the command line
+    // says otherwise. It is generated again at the end to pin the media's release branch.
+    const settings = (await overlayFromDefinition(definition, { mtime: options.sourceDateEpoch ?? 0 })).generated.card;
+    usercfg ??= settings.usercfg === null ? undefined : Buffer.from(settings.usercfg);
+    cmdlineAppend = [...settings.cmdlineAppend, ...cmdlineAppend];
+    volumeLabel = options.volumeLabel ?? settings.label;
+    directories = settings.directories;
+    overlay = async (media) => {
+      checkMediaMatch(definition, media, options.bootMedia);
+      const version = releaseVersion(media.alpineRelease);
+      const releaseBranch = version === null ? undefined : `v${version.split('.').slice(0, 2).join('.')}`;
+      generated = await overlayFromDefinition(definition, {
+        mtime: options.sourceDateEpoch ?? 0,
+        ...(releaseBranch !== undefined ? { releaseBranch } : {}),
+      });
+      return { name: generated.fileName, data: generated.data };
+    };
+  } else {
+    const file = overlayFile as NonNullable<typeof overlayFile>;
+    overlay = { name: file.fileName, data: file.data };
+  }
 
   let meter: ProgressMeter | null = null;
   const source = await openTarball(options.bootMedia, {
@@ -85,13 +171,14 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildSumma
       now,
     });
   }
-  const report: ComposeReport = { dropped: [], injected: [], alpineRelease: null, identity: null };
+  const report = emptyComposeReport();
   const entries = composeBootMedia(
     source.entries(),
     {
-      ...(overlay ? { overlay: { name: overlay.fileName, data: overlay.data } } : {}),
+      overlay,
+      directories,
       ...(usercfg ? { usercfg } : {}),
-      ...(options.cmdlineAppend ? { cmdlineAppend: options.cmdlineAppend } : {}),
+      ...(cmdlineAppend.length > 0 ? { cmdlineAppend } : {}),
       ...(options.sourceDateEpoch !== undefined ? { sourceDateEpoch: options.sourceDateEpoch } : {}),
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
       fingerprint: source.fingerprint,
@@ -106,7 +193,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildSumma
       target,
       partitionBytes,
       entries,
-      volumeLabel: options.volumeLabel ?? DEFAULT_VOLUME_LABEL,
+      volumeLabel,
       defaultMtime: options.sourceDateEpoch ?? 0,
       identity: () => {
         if (report.identity === null) throw new AppError('internal', 'the media was not fully read');
@@ -127,6 +214,12 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildSumma
     if (options.signal?.aborted) throw new CancelledError();
     await target.commit();
     const { layout, stats } = result;
+    const made = generated as OverlayResult | null;
+    const overlaySummary = made
+      ? { fileName: made.fileName, hostname: made.hostname, sha256: made.sha256 }
+      : overlayFile
+        ? { fileName: overlayFile.fileName, hostname: overlayFile.hostname, sha256: overlayFile.sha256 }
+        : null;
     return {
       output: options.output,
       imageBytes: target.size,
@@ -139,7 +232,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildSumma
       },
       filesystem: {
         type: 'FAT32',
-        label: options.volumeLabel ?? DEFAULT_VOLUME_LABEL,
+        label: volumeLabel,
         volumeId: formatVolumeId(stats.volumeId),
         clusterSize: stats.clusterSize,
         clusters: stats.clusterCount,
@@ -152,8 +245,12 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildSumma
       alpineRelease: report.alpineRelease,
       dropped: report.dropped,
       injected: report.injected,
-      overlay: overlay ? { fileName: overlay.fileName, hostname: overlay.hostname, sha256: overlay.sha256 } : null,
-      warnings: overlay?.warnings ?? [],
+      overlay: overlaySummary,
+      warnings: [
+        ...(overlayFile?.warnings ?? []),
+        ...(definition?.warnings.map((issue) => `${issue.path}: ${issue.message}`) ?? []),
+        ...(made?.generated.warnings ?? []),
+      ],
       seconds: (now() - started) / 1000,
     };
   } catch (error) {

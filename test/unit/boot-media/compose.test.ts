@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { appendToCmdline, composeBootMedia, type ComposeReport } from '../../../main/services/boot-media/compose.js';
+import {
+  appendToCmdline,
+  composeBootMedia,
+  emptyComposeReport,
+  type ComposeReport,
+} from '../../../main/services/boot-media/compose.js';
 import { bufferBody, type MediaEntry } from '../../../main/services/image/media-entry.js';
 
 function file(path: string, content: string, mtime = 1000): MediaEntry {
@@ -12,7 +17,7 @@ async function* from(entries: MediaEntry[]): AsyncGenerator<MediaEntry> {
 }
 
 async function run(entries: MediaEntry[], options: Parameters<typeof composeBootMedia>[1]) {
-  const report: ComposeReport = { dropped: [], injected: [], alpineRelease: null, identity: null };
+  const report: ComposeReport = emptyComposeReport();
   const out: { path: string; content: string | null; mtime: number }[] = [];
   for await (const entry of composeBootMedia(from(entries), options, report)) {
     let content: string | null = null;

@@ -1,0 +1,194 @@
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Command } from 'commander';
+import { AppError } from '../../../shared/errors.js';
+import { machineJsonSchema } from '../../../shared/model/machine.js';
+import type { LocatedIssue } from '../../../shared/model/machine-yaml.js';
+import type { LintFinding } from '../../../shared/rules/apkovl-lint.js';
+import { issueLocation } from '../../services/machine/definition-error.js';
+import { templates } from '../../services/machine/templates.js';
+import type { CommandContext } from '../context.js';
+
+function printIssues(context: CommandContext, file: string, issues: LocatedIssue[]): void {
+  for (const issue of issues)
+    context.stderr.write(`${issue.severity}: ${issueLocation(file, issue)}: ${issue.message}\n`);
+}
+
+function printFindings(context: CommandContext, findings: LintFinding[]): void {
+  for (const found of findings) {
+    context.stdout.write(
+      `${found.severity}: [${found.rule}] ${found.member ?? ''}${found.member ? ': ' : ''}${found.message}\n  fix: ${found.fix}\n`,
+    );
+  }
+}
+
+function modeString(type: string, mode: number): string {
+  const kind = type === 'directory' ? 'd' : type === 'symlink' ? 'l' : '-';
+  const bits = 'rwxrwxrwx'.split('').map((letter, index) => (mode & (1 << (8 - index)) ? letter : '-'));
+  return kind + bits.join('');
+}
+
+export function overlayCommand(context: CommandContext): Command {
+  return new Command('overlay')
+    .summary('generate <hostname>.apkovl.tar.gz from a machine definition')
+    .description(
+      'Generate the apkovl of a machine definition, deterministically, and check it with the lint rules of apkovl inspect.',
+    )
+    .argument('<definition>', 'machine definition (YAML)')
+    .option('--secrets <file>', 'secrets file for ${secret:name} references')
+    .requiredOption('-o, --output <dir>', 'folder to write <hostname>.apkovl.tar.gz into')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      '\nExample:\n  apkovl overlay kiosk.yml --secrets kiosk.secrets.yml -o out/\n\nSOURCE_DATE_EPOCH, when set, is the mtime of every member (default 0).',
+    )
+    .action(async (definition: string, flags: { secrets?: string; output: string; json?: boolean }) => {
+      const result = await context.services.writeOverlay({
+        definition,
+        outputDir: flags.output,
+        ...(flags.secrets !== undefined ? { secretsFile: flags.secrets } : {}),
+      });
+      printIssues(context, definition, result.definitionWarnings);
+      if (flags.json) {
+        context.stdout.write(
+          `${JSON.stringify({ type: 'result', command: 'overlay', path: result.path, sha256: result.sha256, members: result.generated.entries.length, world: result.generated.world, networkPackages: result.generated.networkPackages, card: result.generated.card, warnings: result.generated.warnings })}\n`,
+        );
+        return;
+      }
+      context.stdout.write(
+        `Wrote ${result.path} (${result.data.length} bytes, ${result.generated.entries.length} members, sha256 ${result.sha256})\n`,
+      );
+      context.stdout.write(`  packages   ${result.generated.world.join(' ')}\n`);
+      for (const warning of result.generated.warnings) context.stdout.write(`  note       ${warning}\n`);
+    });
+}
+
+export function inspectCommand(context: CommandContext): Command {
+  return new Command('inspect')
+    .summary('list any apkovl and check it with the lint rules')
+    .description(
+      "List the members of an apkovl (generated or hand-made) and check what Alpine's initramfs needs: names, modes, owners, boot services, world, line endings, ...",
+    )
+    .argument('<apkovl>', 'an *.apkovl.tar.gz file')
+    .option('--json', 'print members and findings as JSON')
+    .action(async (file: string, flags: { json?: boolean }) => {
+      const result = await context.services.inspectApkovl(file);
+      const errors = result.findings.filter((found) => found.severity === 'error').length;
+      if (flags.json) {
+        const members = result.members.map(({ content, ...member }) => ({
+          ...member,
+          mode: `0${(member.mode & 0o7777).toString(8)}`,
+          hasContent: content !== null,
+        }));
+        context.stdout.write(
+          `${JSON.stringify({ type: 'result', command: 'inspect', file, members, findings: result.findings })}\n`,
+        );
+      } else {
+        for (const member of result.members) {
+          const owner = `${member.uname || member.uid}/${member.gname || member.gid}`.padEnd(13);
+          const link = member.linkname ? ` -> ${member.linkname}` : '';
+          context.stdout.write(
+            `${modeString(member.type, member.mode)} ${owner} ${String(member.size).padStart(8)} ${member.name}${link}\n`,
+          );
+        }
+        context.stdout.write(
+          `\n${result.members.length} members; ${errors} error(s), ${result.findings.length - errors} warning(s)\n`,
+        );
+        printFindings(context, result.findings);
+      }
+      if (errors > 0) context.exitCode = 1;
+    });
+}
+
+export function validateCommand(context: CommandContext): Command {
+  return new Command('validate')
+    .summary('check a machine definition and the overlay it makes, without writing anything')
+    .argument('<definition>', 'machine definition (YAML)')
+    .option('--secrets <file>', 'secrets file for ${secret:name} references')
+    .option('--json', 'print the issues as JSON')
+    .action(async (definition: string, flags: { secrets?: string; json?: boolean }) => {
+      const result = await context.services.validateDefinition({
+        definition,
+        ...(flags.secrets !== undefined ? { secretsFile: flags.secrets } : {}),
+      });
+      if (flags.json) {
+        context.stdout.write(
+          `${JSON.stringify({ type: 'result', command: 'validate', ok: result.ok, issues: result.issues, warnings: result.overlay?.generated.warnings ?? [] })}\n`,
+        );
+      } else {
+        printIssues(context, definition, result.issues);
+        if (result.ok && result.overlay) {
+          context.stdout.write(
+            `${definition}: valid; ${result.overlay.fileName} would have ${result.overlay.generated.entries.length} members\n`,
+          );
+          for (const warning of result.overlay.generated.warnings) context.stdout.write(`  note: ${warning}\n`);
+        }
+      }
+      if (!result.ok) context.exitCode = 1;
+    });
+}
+
+export function schemaCommand(context: CommandContext): Command {
+  return new Command('schema')
+    .summary('print the JSON Schema of machine definitions (for editors)')
+    .addHelpText(
+      'after',
+      '\nExample (VS Code with the YAML extension):\n  apkovl schema > machine.schema.json\n  # first line of machine.yml:  # yaml-language-server: $schema=machine.schema.json',
+    )
+    .action(() => {
+      context.stdout.write(`${JSON.stringify(machineJsonSchema(), null, 2)}\n`);
+    });
+}
+
+export function initCommand(context: CommandContext): Command {
+  const names = templates.map((template) => template.name);
+  return new Command('init')
+    .summary('write a commented starting definition from a template')
+    .description(
+      `Templates:\n${templates.map((template) => `  ${template.name.padEnd(14)} ${template.description}`).join('\n')}`,
+    )
+    .requiredOption('-t, --template <name>', `one of ${names.join(', ')}`)
+    .option(
+      '-o, --output <file>',
+      'file to write (default: print to stdout); a secrets file is written beside it when needed',
+    )
+    .option('--force', 'overwrite existing files')
+    .action(async (flags: { template: string; output?: string; force?: boolean }) => {
+      const template = templates.find((candidate) => candidate.name === flags.template);
+      if (template === undefined) {
+        throw new AppError('invalid-input', `there is no template "${flags.template}"`, {
+          location: '--template',
+          hint: `choose one of ${names.join(', ')}`,
+        });
+      }
+      if (flags.output === undefined) {
+        context.stdout.write(template.definition);
+        if (template.secrets !== null)
+          context.stderr.write(
+            'note: this template refers to secrets; with -o FILE a secrets file is written beside it\n',
+          );
+        return;
+      }
+      const secretsFile = flags.output.replace(/(\.ya?ml)?$/, '.secrets.yml');
+      const definition =
+        template.secrets === null
+          ? template.definition
+          : template.definition
+              .replace(/kiosk\.secrets\.yml/g, path.basename(secretsFile))
+              .replace(/kiosk\.yml/g, path.basename(flags.output));
+      for (const file of [flags.output, ...(template.secrets !== null ? [secretsFile] : [])]) {
+        if (existsSync(file) && flags.force !== true)
+          throw new AppError('invalid-input', `${file} exists`, {
+            location: file,
+            hint: 'choose another name, or add --force',
+          });
+      }
+      await writeFile(flags.output, definition);
+      context.stdout.write(`Wrote ${flags.output} (template ${template.name})\n`);
+      if (template.secrets !== null) {
+        await writeFile(secretsFile, template.secrets, { mode: 0o600 });
+        context.stdout.write(`Wrote ${secretsFile} (mode 0600): keep it out of git, pass it with --secrets\n`);
+      }
+    });
+}

@@ -1,0 +1,282 @@
+import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { checkMachine } from '../rules/machine.js';
+import { machineSchema, type Machine } from './machine.js';
+
+/**
+ * Machine definitions from YAML text: parse, substitute `${secret:name}`, validate against the
+ * schema and the cross-field rules, and say where each problem is (field path, line, column).
+ * Pure: the caller reads the files. Secret values never appear in a message.
+ */
+
+export interface LocatedIssue {
+  /** e.g. network.interfaces[1].wifi.country */
+  path: string;
+  line: number | null;
+  column: number | null;
+  message: string;
+  severity: 'error' | 'warning';
+}
+
+export type ParsedMachine = { machine: Machine; issues: LocatedIssue[] } | { machine: null; issues: LocatedIssue[] };
+
+const SECRET = /\$\{secret:([A-Za-z0-9_.-]+)\}/g;
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let text = '';
+  for (const part of path) {
+    if (typeof part === 'number') text += `[${part}]`;
+    else text += text === '' ? String(part) : `.${String(part)}`;
+  }
+  return text === '' ? '(top level)' : text;
+}
+
+/** Parse a secrets file: a YAML mapping of names to strings. */
+export function parseSecrets(text: string): { secrets: Record<string, string>; issues: LocatedIssue[] } {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, uniqueKeys: true });
+  const issues: LocatedIssue[] = document.errors.map((error) => ({
+    path: '(secrets)',
+    line: error.linePos?.[0].line ?? null,
+    column: error.linePos?.[0].col ?? null,
+    message: error.message.split('\n')[0] ?? error.message,
+    severity: 'error',
+  }));
+  const secrets: Record<string, string> = {};
+  if (issues.length > 0) return { secrets, issues };
+  const contents = document.contents;
+  if (contents === null) return { secrets, issues };
+  if (!isMap(contents))
+    return {
+      secrets,
+      issues: [
+        {
+          path: '(secrets)',
+          line: 1,
+          column: 1,
+          message: 'the secrets file must be a mapping of names to values',
+          severity: 'error',
+        },
+      ],
+    };
+  for (const item of contents.items) {
+    const key = isScalar(item.key) ? String(item.key.value) : '';
+    const position = item.key && isScalar(item.key) && item.key.range ? lineCounter.linePos(item.key.range[0]) : null;
+    if (!/^[A-Za-z0-9_.-]+$/.test(key)) {
+      issues.push({
+        path: key,
+        line: position?.line ?? null,
+        column: position?.col ?? null,
+        message: 'a secret name has letters, digits, _ . or - only',
+        severity: 'error',
+      });
+      continue;
+    }
+    if (!isScalar(item.value) || (typeof item.value.value !== 'string' && typeof item.value.value !== 'number')) {
+      issues.push({
+        path: key,
+        line: position?.line ?? null,
+        column: position?.col ?? null,
+        message: `the secret ${key} must be a text value`,
+        severity: 'error',
+      });
+      continue;
+    }
+    secrets[key] = String(item.value.value);
+  }
+  return { secrets, issues };
+}
+
+function substitute(
+  value: unknown,
+  secrets: Record<string, string> | null,
+  path: PropertyKey[],
+  missing: { path: PropertyKey[]; name: string }[],
+): unknown {
+  if (typeof value === 'string') {
+    return value.replace(SECRET, (_match, name: string) => {
+      const secret = secrets?.[name];
+      if (secret === undefined) {
+        missing.push({ path, name });
+        return '';
+      }
+      return secret;
+    });
+  }
+  if (Array.isArray(value)) return value.map((item, index) => substitute(item, secrets, [...path, index], missing));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, substitute(item, secrets, [...path, key], missing)]),
+    );
+  }
+  return value;
+}
+
+interface ZodDefinition {
+  type: string;
+  shape?: Record<string, { _zod: { def: ZodDefinition } }>;
+  element?: { _zod: { def: ZodDefinition } };
+  innerType?: { _zod: { def: ZodDefinition } };
+  options?: { _zod: { def: ZodDefinition } }[];
+  in?: { _zod: { def: ZodDefinition } };
+}
+
+/** The keys the schema accepts at `path`, for "did you mean" hints. */
+function knownKeys(path: PropertyKey[]): string[] {
+  let definitions: ZodDefinition[] = [(machineSchema as unknown as { _zod: { def: ZodDefinition } })._zod.def];
+  const unwrap = (definition: ZodDefinition): ZodDefinition[] => {
+    if (definition.innerType) return unwrap(definition.innerType._zod.def);
+    if (definition.in) return unwrap(definition.in._zod.def);
+    if (definition.options) return definition.options.flatMap((option) => unwrap(option._zod.def));
+    return [definition];
+  };
+  for (const part of path) {
+    definitions = definitions.flatMap(unwrap).flatMap((definition) => {
+      if (typeof part === 'number') return definition.element ? [definition.element._zod.def] : [];
+      const child = definition.shape?.[String(part)];
+      return child ? [child._zod.def] : [];
+    });
+  }
+  return [...new Set(definitions.flatMap(unwrap).flatMap((definition) => Object.keys(definition.shape ?? {})))];
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i += 1) {
+    let previous = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j += 1) {
+      const current = row[j] as number;
+      row[j] = Math.min((row[j] as number) + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length] as number;
+}
+
+type Issue = z.core.$ZodIssue;
+
+/**
+ * Of the branches of a union that all failed, the one the input most likely meant: fewest
+ * problems, then the one that got deepest into the input.
+ */
+function closestBranch(branches: Issue[][]): Issue[] {
+  const depth = (issues: Issue[]) => Math.max(0, ...issues.map((issue) => issue.path.length));
+  const ranked = [...branches].sort((left, right) => left.length - right.length || depth(right) - depth(left));
+  return ranked[0] ?? [];
+}
+
+/** Flatten unions into the issues of their closest branch, with full paths. */
+function flatten(issue: Issue, prefix: PropertyKey[] = []): { path: PropertyKey[]; issue: Issue }[] {
+  const path = [...prefix, ...issue.path];
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    return closestBranch(issue.errors).flatMap((inner) => flatten(inner, path));
+  }
+  return [{ path, issue }];
+}
+
+function describe(issue: Issue): string {
+  if (issue.code === 'invalid_type' && issue.input === undefined) return 'required: add this key';
+  return issue.message;
+}
+
+function locate(
+  document: Document,
+  lineCounter: LineCounter,
+  path: PropertyKey[],
+  key?: string,
+): { line: number | null; column: number | null } {
+  for (let depth = path.length; depth >= 0; depth -= 1) {
+    const node = depth === 0 ? document.contents : document.getIn(path.slice(0, depth) as (string | number)[], true);
+    if (node && typeof node === 'object' && 'range' in node && Array.isArray(node.range)) {
+      if (key !== undefined && depth === path.length && isMap(node)) {
+        const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && item.key.value === key);
+        const keyNode = pair?.key;
+        if (keyNode && isScalar(keyNode) && keyNode.range) {
+          const position = lineCounter.linePos(keyNode.range[0]);
+          return { line: position.line, column: position.col };
+        }
+      }
+      const position = lineCounter.linePos(node.range[0] as number);
+      return { line: position.line, column: position.col };
+    }
+  }
+  return { line: null, column: null };
+}
+
+export function parseMachineYaml(text: string, secrets: Record<string, string> | null): ParsedMachine {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, uniqueKeys: true });
+  const issues: LocatedIssue[] = [];
+  for (const error of document.errors) {
+    issues.push({
+      path: '(yaml)',
+      line: error.linePos?.[0].line ?? null,
+      column: error.linePos?.[0].col ?? null,
+      message: (error.message.split('\n')[0] ?? error.message).replace(/ at line \d+, column \d+:?$/, ''),
+      severity: 'error',
+    });
+  }
+  if (issues.length > 0) return { machine: null, issues };
+  const scrub = (message: string): string => {
+    let out = message;
+    for (const value of Object.values(secrets ?? {})) if (value.length >= 4) out = out.split(value).join('‹secret›');
+    return out;
+  };
+  const add = (path: PropertyKey[], message: string, severity: LocatedIssue['severity'], key?: string) => {
+    const position = locate(document, lineCounter, path, key);
+    issues.push({
+      path: formatPath(key === undefined ? path : [...path, key]),
+      ...position,
+      message: scrub(message),
+      severity,
+    });
+  };
+
+  const raw: unknown = document.toJS({ maxAliasCount: 100 });
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    add([], 'a machine definition is a YAML mapping (version: 1, hostname: ..., target: ...)', 'error');
+    return { machine: null, issues };
+  }
+  const missing: { path: PropertyKey[]; name: string }[] = [];
+  const substituted = substitute(raw, secrets, [], missing);
+  for (const reference of missing) {
+    add(
+      reference.path,
+      secrets === null
+        ? `refers to the secret ${reference.name}, but no secrets file was given (--secrets FILE)`
+        : `the secret ${reference.name} is not in the secrets file`,
+      'error',
+    );
+  }
+  const parsed = machineSchema.safeParse(substituted, { reportInput: true });
+  if (!parsed.success) {
+    const secretPaths = new Set(missing.map((reference) => formatPath(reference.path)));
+    for (const { path: issuePath, issue } of parsed.error.issues.flatMap((found) => flatten(found))) {
+      // A missing secret was replaced by nothing: its field's own complaint would only confuse.
+      if (secretPaths.has(formatPath(issuePath))) continue;
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) {
+          const known = knownKeys(issuePath);
+          const closest = known
+            .map((name) => ({ name, score: distance(key, name) }))
+            .sort((a, b) => a.score - b.score)[0];
+          const hint =
+            closest && closest.score <= Math.max(2, key.length / 3)
+              ? `; did you mean ${closest.name}?`
+              : known.length > 0
+                ? `; known keys: ${known.join(', ')}`
+                : '';
+          add(issuePath, `unknown key "${key}"${hint}`, 'error', key);
+        }
+        continue;
+      }
+      add(issuePath, describe(issue), 'error');
+    }
+    return { machine: null, issues };
+  }
+  for (const found of checkMachine(parsed.data)) add(found.path, found.message, found.severity);
+  return issues.some((issue) => issue.severity === 'error')
+    ? { machine: null, issues }
+    : { machine: parsed.data, issues };
+}
