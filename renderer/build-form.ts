@@ -3,12 +3,15 @@ import { parseSize } from '../shared/model/size.js';
 
 export interface BuildFormState {
   bootMedia: string;
-  overlay: string;
+  machine: string;
+  secrets: string;
   output: string;
   size: string;
 }
 
-export const emptyBuildForm: BuildFormState = { bootMedia: '', overlay: '', output: '', size: '512MiB' };
+export const emptyBuildForm: BuildFormState = { bootMedia: '', machine: '', secrets: '', output: '', size: '512MiB' };
+
+export const isDefinition = (file: string): boolean => /\.ya?ml$/i.test(file.trim());
 
 export type FormErrors = Partial<Record<keyof BuildFormState, string>>;
 
@@ -16,7 +19,7 @@ export type FormErrors = Partial<Record<keyof BuildFormState, string>>;
 export function toBuildRequest(form: BuildFormState): { request: BuildImageRequest } | { errors: FormErrors } {
   const errors: FormErrors = {};
   if (form.bootMedia.trim() === '') errors.bootMedia = 'Choose the Alpine boot media (alpine-rpi-*.tar.gz).';
-  if (form.overlay.trim() === '') errors.overlay = 'Choose the apkovl to put on the card.';
+  if (form.machine.trim() === '') errors.machine = 'Choose a machine definition (.yml) or an apkovl (.apkovl.tar.gz).';
   if (form.output.trim() === '') errors.output = 'Choose where to save the image.';
   let partitionBytes: number | undefined;
   try {
@@ -28,7 +31,8 @@ export function toBuildRequest(form: BuildFormState): { request: BuildImageReque
   return {
     request: {
       bootMedia: form.bootMedia.trim(),
-      overlay: form.overlay.trim(),
+      machine: form.machine.trim(),
+      ...(isDefinition(form.machine) && form.secrets.trim() !== '' ? { secrets: form.secrets.trim() } : {}),
       output: form.output.trim(),
       ...(partitionBytes !== undefined ? { partitionBytes } : {}),
     },

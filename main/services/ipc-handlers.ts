@@ -26,8 +26,13 @@ export function createHandlers(services: Services, dependencies: HandlerDependen
       const controller = new AbortController();
       jobs.set(jobId, controller);
       try {
+        const { machine, secrets, ...rest } = request;
+        const isDefinition = /\.ya?ml$/i.test(machine);
         return await services.buildImage({
-          ...request,
+          ...rest,
+          ...(isDefinition
+            ? { definition: { file: machine, ...(secrets !== undefined ? { secretsFile: secrets } : {}) } }
+            : { overlay: machine }),
           onProgress: (progress) => context.emit('job.progress', { jobId, progress }),
           signal: controller.signal,
         });

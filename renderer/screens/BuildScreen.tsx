@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { IpcError, type Client } from '../../shared/ipc/client.js';
 import type { BuildSummary } from '../../shared/model/build-image.js';
 import type { ProgressEvent } from '../../shared/model/progress.js';
-import { emptyBuildForm, toBuildRequest, type BuildFormState, type FormErrors } from '../build-form.js';
+import { emptyBuildForm, isDefinition, toBuildRequest, type BuildFormState, type FormErrors } from '../build-form.js';
 import { BuildResult } from '../components/BuildResult.js';
 import { ErrorPanel } from '../components/ErrorPanel.js';
 import { FileField } from '../components/FileField.js';
@@ -39,13 +39,19 @@ export function BuildScreen({ client }: { client: Client }) {
     setErrors((current) => ({ ...current, [field]: undefined }));
   };
 
-  async function browse(field: 'bootMedia' | 'overlay' | 'output'): Promise<void> {
+  const filters: Record<'bootMedia' | 'machine' | 'secrets', { title: string; name: string; extensions: string[] }> = {
+    bootMedia: { title: 'Alpine boot media', name: 'Alpine boot media', extensions: ['gz'] },
+    machine: { title: 'Machine definition or apkovl', name: 'Definition or apkovl', extensions: ['yml', 'yaml', 'gz'] },
+    secrets: { title: 'Secrets file', name: 'Secrets', extensions: ['yml', 'yaml'] },
+  };
+
+  async function browse(field: 'bootMedia' | 'machine' | 'secrets' | 'output'): Promise<void> {
     const result =
       field === 'output'
         ? await client.invoke('dialog.save-file', { title: 'Save the card image as', defaultName: 'card.img' })
         : await client.invoke('dialog.open-file', {
-            title: field === 'bootMedia' ? 'Alpine boot media' : 'Apkovl',
-            filters: [{ name: field === 'bootMedia' ? 'Alpine boot media' : 'Apkovl', extensions: ['gz'] }],
+            title: filters[field].title,
+            filters: [{ name: filters[field].name, extensions: filters[field].extensions }],
           });
     if (result.path !== null) set(field)(result.path);
   }
@@ -97,15 +103,26 @@ export function BuildScreen({ client }: { client: Client }) {
             onBrowse={() => void browse('bootMedia')}
           />
           <FileField
-            id="overlay"
-            label="Apkovl"
-            help="Stored on the card as <hostname>.apkovl.tar.gz"
-            value={form.overlay}
-            error={errors.overlay}
+            id="machine"
+            label="Machine"
+            help="A machine definition (.yml), or a ready apkovl; stored on the card as <hostname>.apkovl.tar.gz"
+            value={form.machine}
+            error={errors.machine}
             disabled={building}
-            onChange={set('overlay')}
-            onBrowse={() => void browse('overlay')}
+            onChange={set('machine')}
+            onBrowse={() => void browse('machine')}
           />
+          {isDefinition(form.machine) ? (
+            <FileField
+              id="secrets"
+              label="Secrets (optional)"
+              help="The file ${secret:name} references in the definition come from"
+              value={form.secrets}
+              disabled={building}
+              onChange={set('secrets')}
+              onBrowse={() => void browse('secrets')}
+            />
+          ) : null}
           <FileField
             id="output"
             label="Save image as"

@@ -3,7 +3,9 @@ import { z } from 'zod';
 /** What the app asks for when it builds a card image (the CLI's `build` options). */
 export const buildImageRequestSchema = z.object({
   bootMedia: z.string().min(1, 'choose the Alpine boot media (.tar.gz)'),
-  overlay: z.string().min(1, 'choose the apkovl to put on the card'),
+  /** An apkovl (*.apkovl.tar.gz) or a machine definition (*.yml), told apart by the name. */
+  machine: z.string().min(1, 'choose a machine definition (.yml) or an apkovl (.apkovl.tar.gz)'),
+  secrets: z.string().min(1).optional(),
   output: z.string().min(1, 'choose where to save the image'),
   partitionBytes: z.number().int().positive().optional(),
   volumeLabel: z.string().optional(),

@@ -45,7 +45,7 @@ describe.skipIf(!haveChromium)(`build screen in Chromium (${chromiumPath})`, () 
     harness.dialogAnswers.push(media.tarball, output);
     await page.locator('#boot-media').locator('..').getByRole('button', { name: 'Browse…' }).click();
     await expect.poll(() => page.inputValue('#boot-media')).toBe(media.tarball);
-    await page.fill('#overlay', overlay);
+    await page.fill('#machine', overlay);
     await page.locator('#output').locator('..').getByRole('button', { name: 'Browse…' }).click();
     await expect.poll(() => page.inputValue('#output')).toBe(output);
     await page.fill('#size', '1GiB');
@@ -64,9 +64,24 @@ describe.skipIf(!haveChromium)(`build screen in Chromium (${chromiumPath})`, () 
     expect(progress.length).toBeGreaterThan(1);
   });
 
+  it('builds from a machine definition with its secrets file', async () => {
+    const { page } = harness;
+    const fixtures = path.resolve('test/fixtures/definitions');
+    const output = path.join(temp.dir, 'from-definition.img');
+    await page.fill('#machine', path.join(fixtures, 'users.yml'));
+    await page.fill('#secrets', path.join(fixtures, 'secrets.yml'));
+    await page.fill('#output', output);
+    await page.fill('#size', '256MiB');
+    await page.getByRole('button', { name: 'Build image' }).click();
+    await page.waitForSelector('section[aria-label=Result]', { timeout: 60_000 });
+    expect(await page.textContent('section[aria-label=Result]')).toMatch(/users\.apkovl\.tar\.gz/);
+    expect(existsSync(output)).toBe(true);
+  });
+
   it('explains a failure with where and what to do', async () => {
     const { page } = harness;
     await page.fill('#boot-media', overlay);
+    await page.fill('#machine', overlay);
     await page.fill('#output', path.join(temp.dir, 'never.img'));
     await page.getByRole('button', { name: 'Build image' }).click();
     const alert = page.getByRole('alert');

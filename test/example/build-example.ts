@@ -1,32 +1,48 @@
 /**
  * npm run example: the main job end to end, offline.
  *
- * Makes demo boot media with the exact layout of alpine-rpi-<version>-aarch64.tar.gz (but
- * random payloads: it does not boot) and a small apkovl, then runs the real CLI:
- *   apkovl build --boot-media <media> --overlay <apkovl> --output example/kiosk.img --size 256MiB
+ * Writes the kiosk template with `apkovl init`, makes demo boot media with the exact layout of
+ * alpine-rpi-<version>-aarch64.tar.gz (random payloads: it does not boot), then runs the CLI:
+ *   apkovl build kiosk.yml --secrets kiosk.secrets.yml --boot-media <media> --output kiosk.img
  * With real media from an Alpine mirror the command is the same (see the README).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createOverlay, createSyntheticRpiMedia } from '../helpers/synthetic-media.js';
+import { createSyntheticRpiMedia } from '../helpers/synthetic-media.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const folder = path.join(root, 'example');
+const cli = path.join(root, 'dist/apkovl.mjs');
 rmSync(folder, { recursive: true, force: true });
 mkdirSync(folder, { recursive: true });
+const show = (args: string[]) =>
+  args.map((arg) => (arg.startsWith(folder) ? path.relative(folder, arg) : arg)).join(' ');
+const run = (args: string[]): void => {
+  console.log(`\n$ apkovl ${show(args)}`);
+  const result = spawnSync(process.execPath, [cli, ...args], { stdio: 'inherit', cwd: folder });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+};
 
-console.log('Making demo boot media (Alpine Raspberry Pi layout, random payloads, about 30 MB)...');
+const definition = path.join(folder, 'kiosk.yml');
+run(['init', '--template', 'rpi-kiosk', '-o', definition]);
+console.log('\nMaking demo boot media (Alpine Raspberry Pi layout, random payloads, about 30 MB)...');
 const media = createSyntheticRpiMedia({ dir: path.join(folder, 'media'), scale: 0.25, defaultApkovl: true });
-const overlay = createOverlay(folder, 'kiosk-hall', { 'etc/motd': 'Welcome to kiosk-hall\n' });
+run(['validate', definition, '--secrets', path.join(folder, 'kiosk.secrets.yml')]);
 const output = path.join(folder, 'kiosk.img');
-const args = ['build', '--boot-media', media.tarball, '--overlay', overlay, '--output', output, '--size', '256MiB'];
-console.log(`\n$ apkovl ${args.map((arg) => (arg.startsWith(root) ? path.relative(root, arg) : arg)).join(' ')}\n`);
-const result = spawnSync(process.execPath, [path.join(root, 'dist/main/cli/main.js'), ...args], { stdio: 'inherit' });
-if (result.status === 0) {
-  console.log(`\nThe card image is ${path.relative(root, output)}. Check it with tools of your own, for example:`);
-  console.log(`  sfdisk --dump ${path.relative(root, output)}`);
-  console.log(`  mdir -/ -i ${path.relative(root, output)}@@1M ::`);
-}
-process.exitCode = result.status ?? 1;
+run([
+  'build',
+  definition,
+  '--secrets',
+  path.join(folder, 'kiosk.secrets.yml'),
+  '--boot-media',
+  media.tarball,
+  '--output',
+  output,
+  '--size',
+  '256MiB',
+]);
+console.log(`\nThe card image is example/kiosk.img. Check it with tools of your own, for example:`);
+console.log('  sfdisk --dump example/kiosk.img');
+console.log('  mdir -/ -i example/kiosk.img@@1M ::');

@@ -94,8 +94,8 @@ persistence:
     name: 'x86-server',
     description: 'PC booting a UEFI USB stick: static IPv4, DNS, SSH, an apk cache on the stick',
     definition: `# Apkovl Studio machine definition: a diskless x86_64 server booting from a UEFI USB stick.
-# Build a stick image (Secure Boot off; legacy BIOS boot is not supported):
-#   apkovl build server.yml --boot-media alpine-standard-3.22.2-x86_64.iso --output server.img
+# Generate its apkovl (sticks made from Alpine's x86_64 ISO come with ISO support):
+#   apkovl overlay server.yml -o out/
 version: 1
 hostname: edge-1
 target: { board: x86_64-uefi, arch: x86_64 }

@@ -36,7 +36,7 @@ describe('IPC router', () => {
     expect(
       await router.handle(
         'image.build',
-        { jobId: 'j', request: { bootMedia: '', overlay: 'o', output: 'x' } },
+        { jobId: 'j', request: { bootMedia: '', machine: 'o', output: 'x' } },
         context,
       ),
     ).toMatchObject({
