@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import zlib from 'node:zlib';
-import tar from 'tar-stream';
 import { AppError } from '../../../shared/errors.js';
+import { lintApkovl } from '../../../shared/rules/apkovl-lint.js';
 import { APKOVL_FILE_NAME, apkovlFileName, hostnameProblem } from '../../../shared/rules/hostname.js';
+import { readApkovl } from '../overlay/apkovl-reader.js';
 
 /** Largest apkovl accepted: the initramfs unpacks it into RAM, so real ones are kilobytes. */
 const MAX_OVERLAY_BYTES = 64 << 20;
@@ -46,57 +45,25 @@ export async function readOverlayFile(filePath: string): Promise<OverlayFile> {
     );
   }
   const data = await fs.readFile(filePath);
-  let tarData: Buffer;
-  try {
-    tarData = zlib.gunzipSync(data, { maxOutputLength: 16 * MAX_OVERLAY_BYTES });
-  } catch (error) {
-    throw new AppError('invalid-input', `the overlay is not a valid gzip file (${(error as Error).message})`, {
-      location,
-      hint: 'an apkovl is a tar archive compressed with gzip: tar -czf host.apkovl.tar.gz etc',
-      cause: error,
-    });
-  }
-  let hostname: string | null = null;
-  let members = 0;
-  const extract = tar.extract();
-  const reading = (async () => {
-    for await (const member of extract) {
-      members += 1;
-      const name = member.header.name.replace(/^(\.\/)+/, '');
-      if (name === 'etc/hostname' && member.header.type === 'file') {
-        const chunks: Buffer[] = [];
-        for await (const chunk of member as AsyncIterable<Buffer>) chunks.push(chunk);
-        hostname = Buffer.concat(chunks).toString('utf8').split('\n')[0]?.trim() ?? '';
-      } else {
-        member.resume();
-      }
-    }
-  })();
-  Readable.from([tarData]).pipe(extract);
-  try {
-    await reading;
-  } catch (error) {
-    throw new AppError(
-      'invalid-input',
-      `the overlay is gzip but not a valid tar archive (${(error as Error).message})`,
-      {
-        location,
-        hint: 'an apkovl is a tar archive compressed with gzip: tar -czf host.apkovl.tar.gz etc',
-        cause: error,
-      },
-    );
-  }
+  const entries = await readApkovl(data, location);
+  const members = entries.length;
+  const hostnameMember = entries.find(
+    (member) => member.name.replace(/^(\.\/)+/, '') === 'etc/hostname' && member.type === 'file',
+  );
+  const hostname = hostnameMember?.content
+    ? (Buffer.from(hostnameMember.content).toString('utf8').split('\n')[0]?.trim() ?? '')
+    : null;
   if (members === 0) throw new AppError('invalid-input', 'the overlay is an empty archive', { location });
 
   const warnings: string[] = [];
   let fileName: string;
-  const found = hostname as string | null;
-  if (found !== null) {
-    const problem = hostnameProblem(found, { allowDomain: true });
+
+  if (hostname !== null) {
+    const problem = hostnameProblem(hostname, { allowDomain: true });
     if (problem !== null) {
-      throw new AppError('invalid-input', `etc/hostname in the overlay holds "${found}": ${problem}`, { location });
+      throw new AppError('invalid-input', `etc/hostname in the overlay holds "${hostname}": ${problem}`, { location });
     }
-    fileName = apkovlFileName(found);
+    fileName = apkovlFileName(hostname);
   } else {
     const base = path.basename(filePath);
     if (!APKOVL_FILE_NAME.test(base)) {
@@ -114,9 +81,14 @@ export async function readOverlayFile(filePath: string): Promise<OverlayFile> {
       `the overlay has no etc/hostname; it is stored as ${base}, and lbu commit will refuse to replace it unless the host name matches`,
     );
   }
+  // A hand-made overlay is used as it is, but what would go wrong at boot is said.
+  for (const found of lintApkovl(fileName, entries)) {
+    if (found.severity === 'error')
+      warnings.push(`apkovl check ${found.rule}: ${found.member ?? ''} ${found.message} (${found.fix})`);
+  }
   return {
     fileName,
-    hostname: found,
+    hostname,
     data,
     sha256: createHash('sha256').update(data).digest('hex'),
     members,
