@@ -6,6 +6,7 @@ import { type AppError, describeError, isAppError } from '../../shared/errors.js
 import { createServices } from '../services/index.js';
 import { buildCommand } from './commands/build.js';
 import { initCommand, inspectCommand, overlayCommand, schemaCommand, validateCommand } from './commands/machine.js';
+import { cacheCommand, fetchCommand, releasesCommand } from './commands/releases.js';
 import type { CommandContext } from './context.js';
 import { jsonOutput, silentOutput, terminalOutput } from './progress-output.js';
 
@@ -64,6 +65,8 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
         'bootable SD cards and USB sticks from Alpine boot media.',
     )
     .version(packageVersion(), '-V, --version')
+    // Options before a command belong to the program; fetch has a --version of its own.
+    .enablePositionalOptions()
     .showHelpAfterError('(run apkovl help <command> for the options)')
     .exitOverride()
     .configureOutput({
@@ -71,9 +74,17 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
       writeErr: (text) => environment.stderr.write(text),
     })
     .addHelpText('after', '\nRun "apkovl help <command>" for a command\'s options and examples.');
-  const commands = [initCommand, validateCommand, overlayCommand, buildCommand, inspectCommand, schemaCommand].map(
-    (make) => make(context),
-  );
+  const commands = [
+    initCommand,
+    validateCommand,
+    overlayCommand,
+    buildCommand,
+    inspectCommand,
+    schemaCommand,
+    releasesCommand,
+    fetchCommand,
+    cacheCommand,
+  ].map((make) => make(context));
   for (const command of commands) {
     // addCommand does not pass on exitOverride and the output streams by itself.
     command.copyInheritedSettings(program);

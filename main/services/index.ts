@@ -2,6 +2,9 @@ import type { LocatedIssue } from '../../shared/model/machine-yaml.js';
 import { buildImage, type BuildImageOptions, type BuildSummary } from './image/build-image.js';
 import { DefinitionError } from './machine/definition-error.js';
 import { loadDefinition } from './machine/load-definition.js';
+import { defaultCacheDir, ReleaseCache, type CacheEntry } from './releases/cache.js';
+import type { Release } from './releases/catalog.js';
+import { fetchRelease, listReleases, type FetchedRelease, type FetchReleaseOptions } from './releases/fetch-release.js';
 import {
   inspectApkovl,
   overlayFromDefinition,
@@ -37,6 +40,19 @@ export interface Services {
   inspectApkovl(file: string): Promise<InspectResult>;
   /** Check a definition and the overlay it makes, without writing anything. */
   validateDefinition(options: { definition: string; secretsFile?: string }): Promise<ValidationResult>;
+  /** Boot media for a target: verified, from the cache or a mirror. */
+  fetchRelease(
+    options: Omit<FetchReleaseOptions, 'env' | 'cacheDir' | 'now'> & { cacheDir?: string },
+  ): Promise<FetchedRelease>;
+  listReleases(options: {
+    mirror?: string;
+    branch?: string;
+    arch: string;
+    signal?: AbortSignal;
+  }): Promise<{ url: string; releases: Release[] }>;
+  cacheDirectory(override?: string): string;
+  listCache(cacheDir?: string): Promise<CacheEntry[]>;
+  pruneCache(options: { cacheDir?: string; all?: boolean; olderThanDays?: number }): Promise<CacheEntry[]>;
 }
 
 function sourceDateEpoch(env: ServiceDependencies['env']): number | undefined {
@@ -47,7 +63,14 @@ function sourceDateEpoch(env: ServiceDependencies['env']): number | undefined {
 /** The composition root: the one place where the services are wired together. */
 export function createServices(dependencies: ServiceDependencies): Services {
   const epoch = sourceDateEpoch(dependencies.env);
+  const cacheDirectory = (override?: string) => override ?? defaultCacheDir(dependencies.env);
   return {
+    cacheDirectory,
+    fetchRelease: ({ cacheDir, ...options }) =>
+      fetchRelease({ ...options, cacheDir: cacheDirectory(cacheDir), env: dependencies.env, now: dependencies.now }),
+    listReleases: (options) => listReleases({ ...options, env: dependencies.env }),
+    listCache: (cacheDir) => new ReleaseCache(cacheDirectory(cacheDir)).list(),
+    pruneCache: ({ cacheDir, ...options }) => new ReleaseCache(cacheDirectory(cacheDir)).prune(options),
     buildImage: (options) =>
       buildImage({ ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}), ...options, now: dependencies.now }),
     writeOverlay: (options) => writeOverlay({ ...options, ...(epoch !== undefined ? { mtime: epoch } : {}) }),

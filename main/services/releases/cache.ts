@@ -1,0 +1,215 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { AppError, CancelledError } from '../../../shared/errors.js';
+import { sleep } from './retry.js';
+
+/**
+ * The download cache. Content-addressed: a verified file lives at
+ * `files/<sha256>/<file name>` with `meta.json` beside it; downloads land in `tmp/` and are
+ * renamed into place only after every check passed, so the cache never holds an unverified
+ * file. A lock per file keeps two processes from downloading it twice.
+ */
+
+export interface CacheEntryMeta {
+  fileName: string;
+  sha256: string;
+  size: number;
+  url: string;
+  /** Fingerprint of the OpenPGP key that signed it. */
+  signedBy: string;
+  verifiedAt: string;
+  /** Unix ms of the last use, for prune. */
+  usedAt: string;
+  /** What the file looked like when verified: a change means it is hashed again. */
+  mtimeMs: number;
+  ino: number;
+}
+
+export interface CacheEntry extends CacheEntryMeta {
+  path: string;
+}
+
+export function defaultCacheDir(
+  env: Readonly<Record<string, string | undefined>>,
+  platform = process.platform,
+  home = os.homedir(),
+): string {
+  if (env.APKOVL_CACHE_DIR) return env.APKOVL_CACHE_DIR;
+  if (platform === 'darwin') return path.join(home, 'Library', 'Caches', 'apkovl-studio');
+  if (platform === 'win32')
+    return path.join(env.LOCALAPPDATA ?? path.join(home, 'AppData', 'Local'), 'apkovl-studio', 'Cache');
+  return path.join(env.XDG_CACHE_HOME || path.join(home, '.cache'), 'apkovl-studio');
+}
+
+async function sha256Of(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class ReleaseCache {
+  constructor(readonly directory: string) {}
+
+  private entryDir(sha256: string): string {
+    return path.join(this.directory, 'files', sha256);
+  }
+
+  private async writeMeta(sha256: string, meta: CacheEntryMeta): Promise<void> {
+    const file = path.join(this.entryDir(sha256), 'meta.json');
+    const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    await writeFile(temporary, `${JSON.stringify(meta, null, 2)}\n`);
+    await rename(temporary, file);
+  }
+
+  private async readMeta(sha256: string): Promise<CacheEntryMeta | null> {
+    try {
+      return JSON.parse(await readFile(path.join(this.entryDir(sha256), 'meta.json'), 'utf8')) as CacheEntryMeta;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * The verified file with this content, or null. Cheap when the file is as it was verified
+   * (same size, mtime, inode); hashed again otherwise, and removed if it no longer matches.
+   */
+  async lookup(sha256: string): Promise<CacheEntry | null> {
+    const meta = await this.readMeta(sha256);
+    if (meta === null) return null;
+    const file = path.join(this.entryDir(sha256), meta.fileName);
+    const info = await stat(file).catch(() => null);
+    if (info === null) return null;
+    if (info.size !== meta.size || info.mtimeMs !== meta.mtimeMs || info.ino !== meta.ino) {
+      if (info.size !== meta.size || (await sha256Of(file)) !== sha256) {
+        await rm(this.entryDir(sha256), { recursive: true, force: true });
+        return null;
+      }
+    }
+    const used: CacheEntryMeta = { ...meta, usedAt: new Date().toISOString(), mtimeMs: info.mtimeMs, ino: info.ino };
+    await this.writeMeta(sha256, used).catch(() => undefined);
+    return { ...used, path: file };
+  }
+
+  /** A fresh temporary path for a download. */
+  async temporaryPath(fileName: string): Promise<string> {
+    const directory = path.join(this.directory, 'tmp');
+    await mkdir(directory, { recursive: true });
+    return path.join(directory, `${fileName}.${process.pid}.${randomBytes(4).toString('hex')}.partial`);
+  }
+
+  /** Move a fully verified download into the cache. */
+  async commit(
+    temporary: string,
+    meta: Omit<CacheEntryMeta, 'mtimeMs' | 'ino' | 'verifiedAt' | 'usedAt'>,
+  ): Promise<CacheEntry> {
+    const directory = this.entryDir(meta.sha256);
+    await mkdir(directory, { recursive: true });
+    const file = path.join(directory, meta.fileName);
+    await rename(temporary, file);
+    const info = await stat(file);
+    const now = new Date().toISOString();
+    const full: CacheEntryMeta = { ...meta, verifiedAt: now, usedAt: now, mtimeMs: info.mtimeMs, ino: info.ino };
+    await this.writeMeta(meta.sha256, full);
+    return { ...full, path: file };
+  }
+
+  /** Run `task` while holding the lock of one file; waits while another live process holds it. */
+  async withLock<T>(key: string, task: () => Promise<T>, signal?: AbortSignal, onWait?: () => void): Promise<T> {
+    const directory = path.join(this.directory, 'locks');
+    await mkdir(directory, { recursive: true });
+    const lock = path.join(directory, `${key}.lock`);
+    let waited = false;
+    for (;;) {
+      if (signal?.aborted) throw new CancelledError();
+      try {
+        const handle = await open(lock, 'wx');
+        await handle.write(`${process.pid}\n`);
+        await handle.close();
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const owner = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
+        if (Number.isInteger(owner) && owner > 0 && !alive(owner)) {
+          await unlink(lock).catch(() => undefined); // left by a process that died
+          continue;
+        }
+        if (!waited) onWait?.();
+        waited = true;
+        await sleep(100, signal);
+      }
+    }
+    try {
+      return await task();
+    } finally {
+      await unlink(lock).catch(() => undefined);
+    }
+  }
+
+  async list(): Promise<CacheEntry[]> {
+    const root = path.join(this.directory, 'files');
+    const names = await readdir(root).catch(() => [] as string[]);
+    const entries: CacheEntry[] = [];
+    for (const name of names) {
+      const meta = await this.readMeta(name);
+      if (meta !== null) entries.push({ ...meta, path: path.join(root, name, meta.fileName) });
+    }
+    return entries.sort((left, right) => left.fileName.localeCompare(right.fileName));
+  }
+
+  /** Remove entries not used for `olderThanDays` (or all), and leftover partial downloads. */
+  async prune(options: { all?: boolean; olderThanDays?: number }): Promise<CacheEntry[]> {
+    const cutoff =
+      options.olderThanDays === undefined ? Number.POSITIVE_INFINITY : Date.now() - options.olderThanDays * 86_400_000;
+    const removed: CacheEntry[] = [];
+    for (const entry of await this.list()) {
+      if (options.all === true || Date.parse(entry.usedAt) < cutoff) {
+        await rm(path.dirname(entry.path), { recursive: true, force: true });
+        removed.push(entry);
+      }
+    }
+    const tmp = path.join(this.directory, 'tmp');
+    for (const name of await readdir(tmp).catch(() => [] as string[])) {
+      const pid = Number(/\.(\d+)\.[0-9a-f]+\.partial$/.exec(name)?.[1]);
+      if (!Number.isInteger(pid) || !alive(pid)) await rm(path.join(tmp, name), { force: true });
+    }
+    return removed;
+  }
+
+  /** Release indexes, kept for --offline. */
+  catalogPath(mirror: string, branch: string, arch: string): string {
+    const host = mirror.replace(/^https?:\/\//, '').replace(/[^A-Za-z0-9.-]+/g, '_');
+    return path.join(this.directory, 'catalogs', host, branch, `${arch}.yaml`);
+  }
+
+  async saveCatalog(mirror: string, branch: string, arch: string, text: string): Promise<void> {
+    const file = this.catalogPath(mirror, branch, arch);
+    await mkdir(path.dirname(file), { recursive: true });
+    const temporary = `${file}.${process.pid}.partial`;
+    await writeFile(temporary, text);
+    await rename(temporary, file);
+  }
+
+  async loadCatalog(mirror: string, branch: string, arch: string): Promise<string | null> {
+    return readFile(this.catalogPath(mirror, branch, arch), 'utf8').catch(() => null);
+  }
+}
+
+export function cacheUnavailable(directory: string, error: unknown): AppError {
+  return new AppError('io', `cannot use the cache folder ${directory}: ${(error as Error).message}`, {
+    location: '--cache-dir',
+    hint: 'give a writable folder with --cache-dir or APKOVL_CACHE_DIR',
+    cause: error,
+  });
+}
