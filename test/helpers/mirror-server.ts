@@ -59,8 +59,8 @@ export async function startMirror(files: Map<string, Buffer>): Promise<MirrorSer
       response.writeHead(200, headers);
     }
     const cut = fault?.dropAfter ?? fault?.stallAfter;
-    if (cut !== undefined && cut < body.length) {
-      const drop = fault?.dropAfter !== undefined;
+    if (fault !== undefined && cut !== undefined && cut < body.length) {
+      const drop = fault.dropAfter !== undefined;
       if (drop) delete fault.dropAfter;
       else delete fault.stallAfter;
       response.write(body.subarray(0, cut), () => {
