@@ -1,3 +1,4 @@
+import { AppError } from '../../shared/errors.js';
 import type { LocatedIssue } from '../../shared/model/machine-yaml.js';
 import { buildImage, type BuildImageOptions, type BuildSummary } from './image/build-image.js';
 import { DefinitionError } from './machine/definition-error.js';
@@ -27,9 +28,22 @@ export interface ValidationResult {
   overlay: OverlayResult | null;
 }
 
+/** Where boot media come from when the build is not given them: the definition's release. */
+export interface FetchSettings {
+  mirrors?: string[];
+  trustedKeyFile?: string;
+  cacheDir?: string;
+  offline?: boolean;
+}
+
 export interface Services {
-  /** Boot media + apkovl or definition -> card image. */
-  buildImage(options: Omit<BuildImageOptions, 'now'>): Promise<BuildSummary>;
+  /**
+   * Boot media + apkovl or definition -> card image. Without `bootMedia`, the media the
+   * definition's target and release call for are fetched (verified, cached) first.
+   */
+  buildImage(
+    options: Omit<BuildImageOptions, 'now' | 'bootMedia'> & { bootMedia?: string; fetch?: FetchSettings },
+  ): Promise<BuildSummary>;
   /** Definition -> DIR/<hostname>.apkovl.tar.gz. */
   writeOverlay(options: {
     definition: string;
@@ -71,8 +85,44 @@ export function createServices(dependencies: ServiceDependencies): Services {
     listReleases: (options) => listReleases({ ...options, env: dependencies.env }),
     listCache: (cacheDir) => new ReleaseCache(cacheDirectory(cacheDir)).list(),
     pruneCache: ({ cacheDir, ...options }) => new ReleaseCache(cacheDirectory(cacheDir)).prune(options),
-    buildImage: (options) =>
-      buildImage({ ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}), ...options, now: dependencies.now }),
+    async buildImage({ fetch, bootMedia, ...options }) {
+      let media = bootMedia;
+      if (media === undefined) {
+        if (options.definition === undefined) {
+          throw new AppError('invalid-input', 'without a machine definition, give the boot media', {
+            location: '--boot-media',
+            hint: 'apkovl fetch --board rpi --arch aarch64 prints the path of verified media',
+          });
+        }
+        const definition = options.definition;
+        const { machine } = await loadDefinition(
+          definition.file,
+          definition.secretsFile !== undefined ? { secretsFile: definition.secretsFile } : {},
+        );
+        const { target, alpine } = machine;
+        const fetched = await fetchRelease({
+          board: target.board,
+          arch: target.arch,
+          flavor: alpine.flavor,
+          ...(alpine.version !== undefined ? { version: alpine.version } : { branch: alpine.branch }),
+          mirrors: fetch?.mirrors && fetch.mirrors.length > 0 ? fetch.mirrors : [alpine.mirror],
+          ...(fetch?.trustedKeyFile !== undefined ? { trustedKeyFile: fetch.trustedKeyFile } : {}),
+          ...(fetch?.offline ? { offline: true } : {}),
+          cacheDir: cacheDirectory(fetch?.cacheDir),
+          env: dependencies.env,
+          now: dependencies.now,
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        });
+        media = fetched.path;
+      }
+      return buildImage({
+        ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
+        ...options,
+        bootMedia: media,
+        now: dependencies.now,
+      });
+    },
     writeOverlay: (options) => writeOverlay({ ...options, ...(epoch !== undefined ? { mtime: epoch } : {}) }),
     inspectApkovl,
     async validateDefinition({ definition, secretsFile }) {

@@ -89,7 +89,7 @@ describe.skipIf(!haveChromium)(`build screen in Chromium (${chromiumPath})`, () 
     await page.screenshot({ path: path.join(screenshots, 'build-error.png'), fullPage: true });
     const text = await alert.textContent();
     expect(text).toMatch(/not Alpine boot media/);
-    expect(text).toMatch(/What to do: use an Alpine boot tarball/);
+    expect(text).toMatch(/What to do: use Alpine boot media such as/);
     expect(existsSync(path.join(temp.dir, 'never.img'))).toBe(false);
   });
 });

@@ -150,7 +150,7 @@ describe('apkovl CLI', () => {
       message: expect.stringMatching(/not Alpine boot media/),
     });
     expect(result.stderr).toMatch(/^apkovl: error: .*not Alpine boot media/);
-    expect(result.stderr).toMatch(/hint: use an Alpine boot tarball/);
+    expect(result.stderr).toMatch(/hint: use Alpine boot media such as/);
     expect(existsSync(output)).toBe(false);
   });
 
@@ -173,7 +173,13 @@ describe('apkovl CLI', () => {
   it('exits with 2 on usage errors', () => {
     const result = runCli(['build', '--overlay', overlay]);
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/required option '--boot-media <file>' not specified/);
+    expect(result.stderr).toMatch(/required option '-o, --output <file>' not specified/);
+    const unknown = runCli(['fetch', '--board', 'rpi', '--arch', 'mips']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/option '--arch <arch>' argument 'mips' is invalid/);
+    const noMedia = runCli(['build', '--overlay', overlay, '--output', path.join(temp.dir, 'x.img')]);
+    expect(noMedia.status).toBe(1);
+    expect(noMedia.stderr).toMatch(/without a machine definition, give the boot media/);
   });
 
   it('stops cleanly on Ctrl-C and leaves nothing behind', async () => {

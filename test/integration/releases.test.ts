@@ -8,8 +8,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors.js';
 import { fetchRelease, type FetchReleaseOptions } from '../../main/services/releases/fetch-release.js';
 import { cliPath } from '../helpers/cli.js';
+import { fsckFat, mtoolsPaths } from '../helpers/external-tools.js';
 import { startMirror, type MirrorServer } from '../helpers/mirror-server.js';
 import { detachedSignature, makeSigningKeys, mirrorFiles } from '../helpers/synthetic-mirror.js';
+import { createSyntheticIso } from '../helpers/synthetic-iso.js';
 import { createSyntheticRpiMedia } from '../helpers/synthetic-media.js';
 import { makeTempDir } from '../helpers/temp.js';
 
@@ -30,8 +32,18 @@ beforeAll(async () => {
   strangerKey = keys.stranger;
   trustedKey = path.join(temp.dir, 'release-key.asc');
   writeFileSync(trustedKey, keys.alpine.armoredPublic);
+  const iso = createSyntheticIso({ dir: temp.dir, flavor: 'virt', scale: 0.02 });
   original = await mirrorFiles(
-    [{ file: FILE, source: media.tarball, flavor: 'alpine-rpi', arch: 'aarch64', version: '3.22.2' }],
+    [
+      { file: FILE, source: media.tarball, flavor: 'alpine-rpi', arch: 'aarch64', version: '3.22.2' },
+      {
+        file: 'alpine-virt-3.22.2-x86_64.iso',
+        source: iso.iso,
+        flavor: 'alpine-virt',
+        arch: 'x86_64',
+        version: '3.22.2',
+      },
+    ],
     keys.alpine.privateKey,
   );
   sha256 = createHash('sha256').update(readFileSync(media.tarball)).digest('hex');
@@ -98,7 +110,12 @@ describe('fetching boot media from a mirror', () => {
     mirror.faults.set(PATH, { dropAfter: 1 << 20 });
     const fetched = await fetchRelease(options());
     expect(fetched.sha256).toBe(sha256);
-    expect(fileRequests().map((request) => request.range)).toEqual([null, `bytes=${1 << 20}-`]);
+    const ranges = fileRequests().map((request) => request.range);
+    expect(ranges).toHaveLength(2);
+    expect(ranges[0]).toBeNull();
+    const resumedAt = Number(/^bytes=(\d+)-$/.exec(ranges[1] ?? '')?.[1]);
+    expect(resumedAt).toBeGreaterThan(0);
+    expect(resumedAt).toBeLessThanOrEqual(1 << 20);
   });
 
   it('resumes after the server stalls (idle timeout)', async () => {
@@ -298,6 +315,21 @@ describe('apkovl fetch', () => {
     expect(plain.stdout.trim()).toBe(path.join(cacheDir, 'files', sha256, FILE));
   });
 
+  it('lists releases, and lists and prunes the cache', async () => {
+    const listed = await run(['releases', '--arch', 'x86_64', '--branch', 'v3.22', '--mirror', `${mirror.url}/alpine`]);
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/alpine-virt\s+3\.22\.2 .* alpine-virt-3\.22\.2-x86_64\.iso/);
+    const cacheDir = path.join(temp.dir, 'cli-cache');
+    const ls = await run(['cache', 'ls', '--cache-dir', cacheDir, '--json']);
+    const entries = (JSON.parse(ls.stdout) as { entries: { fileName: string }[] }).entries;
+    expect(entries.map((entry) => entry.fileName)).toEqual([FILE]);
+    expect((await run(['cache', 'prune', '--cache-dir', cacheDir])).stdout).toMatch(/Removed 0 file/);
+    expect((await run(['cache', 'prune', '--all', '--cache-dir', cacheDir])).stdout).toMatch(
+      `Removed 1 file(s): ${FILE}`,
+    );
+    expect((await run(['cache', 'ls', '--cache-dir', cacheDir])).stdout).toMatch(/\(empty\)/);
+  });
+
   it('two processes fetching the same file download it once', async () => {
     const cacheDir = path.join(temp.dir, 'shared-cache');
     mirror.requests.length = 0;
@@ -306,5 +338,79 @@ describe('apkovl fetch', () => {
     expect(second.status, second.stderr).toBe(0);
     expect(first.stdout).toBe(second.stdout);
     expect(fileRequests()).toHaveLength(1);
+  });
+});
+
+describe('apkovl build without --boot-media', () => {
+  const fixtures = path.resolve('test/fixtures/definitions');
+  const build = (definition: string, output: string, cacheDir: string, extra: string[] = []) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [
+          cliPath,
+          'build',
+          path.join(fixtures, definition),
+          '--secrets',
+          path.join(fixtures, 'secrets.yml'),
+          '--output',
+          output,
+          '--size',
+          '128MiB',
+          '--mirror',
+          `${mirror.url}/alpine`,
+          '--trusted-key',
+          trustedKey,
+          '--cache-dir',
+          cacheDir,
+          '--json',
+          ...extra,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('exit', (status) => resolve({ status, stdout, stderr }));
+    });
+  const result = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1) as string) as Record<string, unknown>;
+
+  it('fetches the Raspberry Pi media the definition calls for, then works offline from the cache', async () => {
+    const cacheDir = path.join(temp.dir, 'build-cache');
+    const first = await build('kiosk.yml', path.join(temp.dir, 'fetched-kiosk.img'), cacheDir);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/"phase":"download"/);
+    expect(result(first.stdout)).toMatchObject({
+      type: 'result',
+      alpineRelease: 'alpine-rpi-3.22.2 251009',
+      overlay: { fileName: 'kiosk-hall.apkovl.tar.gz' },
+    });
+    mirror.requests.length = 0;
+    const offline = await build('kiosk.yml', path.join(temp.dir, 'offline-kiosk.img'), cacheDir, ['--offline']);
+    expect(offline.status, offline.stderr).toBe(0);
+    expect(mirror.requests).toEqual([]);
+  });
+
+  it('makes an x86_64 UEFI stick from the ISO the definition calls for', async () => {
+    const output = path.join(temp.dir, 'fetched-edge.img');
+    const built = await build('persistence-x86.yml', output, path.join(temp.dir, 'x86-cache'));
+    expect(built.status, `${built.stderr}\n${mirror.requests.map((request) => request.path).join('\n')}`).toBe(0);
+    expect(result(built.stdout)).toMatchObject({
+      alpineRelease: 'alpine-virt-3.22.2 251009',
+      filesystem: { label: 'EDGE-1' },
+      overlay: { fileName: 'edge-1.apkovl.tar.gz' },
+    });
+    const paths = mtoolsPaths(output);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'EFI/BOOT/BOOTX64.EFI',
+        'boot/grub/grub.cfg',
+        'boot/vmlinuz-lts',
+        'edge-1.apkovl.tar.gz',
+        'cache',
+      ]),
+    );
+    expect(fsckFat(output, 1 << 20, 128 << 20).status).toBe(0);
   });
 });

@@ -6,7 +6,11 @@ import { DEFAULT_IMAGE_PARTITION_BYTES, DEFAULT_VOLUME_LABEL } from '../../servi
 import type { CommandContext } from '../context.js';
 
 interface BuildFlags {
-  bootMedia: string;
+  bootMedia?: string;
+  mirror?: string[];
+  trustedKey?: string;
+  cacheDir?: string;
+  offline?: boolean;
   overlay?: string;
   secrets?: string;
   output: string;
@@ -50,7 +54,18 @@ export function buildCommand(context: CommandContext): Command {
         'Everything streams in one pass; the image appears only when it is complete.',
     )
     .argument('[definition]', 'machine definition (YAML) to generate the apkovl and card settings from')
-    .requiredOption('--boot-media <file>', 'Alpine boot media: alpine-rpi-<version>-<arch>.tar.gz')
+    .option(
+      '--boot-media <file>',
+      'Alpine boot media (.tar.gz for a Pi, .iso for x86); default: fetched for the definition',
+    )
+    .option(
+      '--mirror <url>',
+      "Alpine mirror to fetch from (repeat for fallbacks; default: the definition's)",
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option('--trusted-key <file>', "OpenPGP key to trust instead of Alpine's release key")
+    .option('--cache-dir <dir>', 'download cache (default: the user cache folder, or APKOVL_CACHE_DIR)')
+    .option('--offline', 'use only cached boot media')
     .option('--overlay <file>', 'an apkovl to put on the card (*.apkovl.tar.gz), instead of a definition')
     .option('--secrets <file>', 'secrets file for ${secret:name} references in the definition')
     .requiredOption('-o, --output <file>', 'image file to create (replaced only on success)')
@@ -67,7 +82,8 @@ export function buildCommand(context: CommandContext): Command {
     .option('--json', 'machine-readable output: JSON lines for progress, then one result line')
     .addHelpText(
       'after',
-      '\nExamples:\n  apkovl build kiosk.yml --secrets secrets.yml --boot-media alpine-rpi-3.22.2-aarch64.tar.gz --output kiosk.img\n' +
+      '\nExamples:\n  apkovl build kiosk.yml --secrets secrets.yml --output kiosk.img     (fetches the boot media)\n' +
+        '  apkovl build kiosk.yml --secrets secrets.yml --boot-media alpine-rpi-3.22.2-aarch64.tar.gz --output kiosk.img\n' +
         '  apkovl build --boot-media alpine-rpi-3.22.2-aarch64.tar.gz \\\n' +
         '    --overlay kiosk-hall.apkovl.tar.gz --output kiosk.img --size 1GiB\n\n' +
         'SOURCE_DATE_EPOCH, when set, is the timestamp of the files the tool adds.',
@@ -80,7 +96,13 @@ export function buildCommand(context: CommandContext): Command {
       }
       const output = context.output(flags.json === true);
       const summary = await context.services.buildImage({
-        bootMedia: flags.bootMedia,
+        ...(flags.bootMedia !== undefined ? { bootMedia: flags.bootMedia } : {}),
+        fetch: {
+          ...(flags.mirror !== undefined ? { mirrors: flags.mirror } : {}),
+          ...(flags.trustedKey !== undefined ? { trustedKeyFile: flags.trustedKey } : {}),
+          ...(flags.cacheDir !== undefined ? { cacheDir: flags.cacheDir } : {}),
+          ...(flags.offline ? { offline: true } : {}),
+        },
         ...(flags.overlay !== undefined ? { overlay: flags.overlay } : {}),
         ...(definition !== undefined
           ? { definition: { file: definition, ...(flags.secrets !== undefined ? { secretsFile: flags.secrets } : {}) } }

@@ -76,14 +76,7 @@ async function drain(body: AsyncIterable<Uint8Array>): Promise<void> {
   for await (const part of body) void part;
 }
 
-/** Append kernel parameters to the one line of cmdline.txt, keeping its line ending. */
-export function appendToCmdline(original: string, parameters: readonly string[]): string {
-  const line = original.replace(/\r?\n+$/, '');
-  if (/[\r\n]/.test(line)) {
-    throw new AppError('invalid-media', 'cmdline.txt has more than one line; the kernel reads only the first', {
-      location: 'cmdline.txt',
-    });
-  }
+function checkParameters(parameters: readonly string[]): string[] {
   for (const parameter of parameters) {
     if (parameter.trim() === '' || /[\r\n]/.test(parameter)) {
       throw new AppError('invalid-input', `"${parameter}" is not a kernel parameter`, {
@@ -92,8 +85,44 @@ export function appendToCmdline(original: string, parameters: readonly string[])
       });
     }
   }
-  return `${[line, ...parameters.map((parameter) => parameter.trim())].join(' ')}\n`;
+  return parameters.map((parameter) => parameter.trim());
 }
+
+/** Append kernel parameters to the one line of cmdline.txt (Raspberry Pi), keeping its line ending. */
+export function appendToCmdline(original: string, parameters: readonly string[]): string {
+  const line = original.replace(/\r?\n+$/, '');
+  if (/[\r\n]/.test(line)) {
+    throw new AppError('invalid-media', 'cmdline.txt has more than one line; the kernel reads only the first', {
+      location: 'cmdline.txt',
+    });
+  }
+  return `${[line, ...checkParameters(parameters)].join(' ')}\n`;
+}
+
+/** Append kernel parameters to every `linux` line of GRUB's grub.cfg (x86 sticks). */
+export function appendToGrubConfig(original: string, parameters: readonly string[]): string {
+  const extra = checkParameters(parameters).join(' ');
+  let found = false;
+  const text = original
+    .split('\n')
+    .map((line) => {
+      if (!/^\s*linux\s/.test(line)) return line;
+      found = true;
+      return `${line.trimEnd()} ${extra}`;
+    })
+    .join('\n');
+  if (!found) {
+    throw new AppError('invalid-media', 'boot/grub/grub.cfg has no linux line to append parameters to', {
+      location: 'boot/grub/grub.cfg',
+    });
+  }
+  return text;
+}
+
+const KERNEL_COMMAND_LINES: Record<string, (original: string, parameters: readonly string[]) => string> = {
+  'cmdline.txt': appendToCmdline,
+  'boot/grub/grub.cfg': appendToGrubConfig,
+};
 
 /**
  * Alpine boot media as they go onto the card: every root-level `*.apkovl.tar.gz*` dropped (the
@@ -135,11 +164,10 @@ export async function* composeBootMedia(
       const data = await collect(entry.body, entry.path);
       report.alpineRelease = data.toString('utf8').trim();
       out = { ...entry, body: bufferBody(data) };
-    } else if (entry.kind === 'file' && entry.path === 'cmdline.txt' && options.cmdlineAppend?.length) {
+    } else if (entry.kind === 'file' && KERNEL_COMMAND_LINES[entry.path] && options.cmdlineAppend?.length) {
       sawCmdline = true;
-      const data = Buffer.from(
-        appendToCmdline((await collect(entry.body, entry.path)).toString('utf8'), options.cmdlineAppend),
-      );
+      const edit = KERNEL_COMMAND_LINES[entry.path] as (original: string, parameters: readonly string[]) => string;
+      const data = Buffer.from(edit((await collect(entry.body, entry.path)).toString('utf8'), options.cmdlineAppend));
       out = { ...entry, size: data.length, body: bufferBody(data) };
     }
     hash.update(
@@ -152,14 +180,17 @@ export async function* composeBootMedia(
     const missing = report.alpineRelease === null ? '.alpine-release' : 'boot/ folder';
     throw new AppError('invalid-media', `this is not Alpine boot media: it has no ${missing}`, {
       location: options.sourceName,
-      hint: 'use an Alpine boot tarball such as alpine-rpi-3.22.2-aarch64.tar.gz, unchanged',
+      hint: 'use Alpine boot media such as alpine-rpi-3.22.2-aarch64.tar.gz or alpine-standard-3.22.2-x86_64.iso, unchanged',
     });
   }
   if (options.cmdlineAppend?.length && !sawCmdline) {
-    throw new AppError('invalid-media', 'the boot media has no cmdline.txt to append parameters to', {
-      location: options.sourceName,
-      hint: '--cmdline-append works with Raspberry Pi boot media',
-    });
+    throw new AppError(
+      'invalid-media',
+      'the boot media have no cmdline.txt or boot/grub/grub.cfg to append parameters to',
+      {
+        location: options.sourceName,
+      },
+    );
   }
 
   const mtime = options.sourceDateEpoch ?? newest;

@@ -5,22 +5,11 @@ import tar from 'tar-stream';
 import { AppError, CancelledError } from '../../../shared/errors.js';
 import type { MediaEntry } from '../image/media-entry.js';
 import { normalizeMemberName, resolveSymlinkTarget } from './media-path.js';
+import type { MediaSource, MediaSourceOptions } from './media-source.js';
 
-export interface TarballSource {
-  path: string;
-  /** Compressed size in bytes, for progress. */
-  size: number;
-  /** The gzip trailer (CRC-32 and length of the whole tar): a cheap fingerprint of the content. */
-  fingerprint: Buffer;
-  /** Members in archive order. Each file body must be consumed (or abandoned) before the next. */
-  entries(): AsyncIterable<MediaEntry>;
-}
-
-export interface TarballOptions {
-  /** Called with the number of compressed bytes read so far. */
-  onRead?: (bytes: number) => void;
-  signal?: AbortSignal;
-}
+/** The fingerprint of a tarball is its gzip trailer: the CRC-32 and length of the whole tar. */
+export type TarballSource = MediaSource;
+export type TarballOptions = MediaSourceOptions;
 
 const READ_CHUNK = 1 << 20;
 /** Output pieces of 256 KiB keep the allocator reusing memory instead of faulting in new pages. */

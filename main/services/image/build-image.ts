@@ -6,6 +6,8 @@ import type { ProgressListener } from '../../../shared/model/progress.js';
 import { parseSize } from '../../../shared/model/size.js';
 import { composeBootMedia, emptyComposeReport, type Injection, type MediaFacts } from '../boot-media/compose.js';
 import { readOverlayFile } from '../boot-media/overlay-file.js';
+import { openIsoMedia } from '../boot-media/iso-source.js';
+import type { MediaSource, MediaSourceOptions } from '../boot-media/media-source.js';
 import { openTarball } from '../boot-media/tarball-source.js';
 import { createImageFileTarget } from '../flash/file-target.js';
 import { loadDefinition, type LoadedDefinition } from '../machine/load-definition.js';
@@ -19,7 +21,7 @@ export const DEFAULT_IMAGE_PARTITION_BYTES = 512 << 20;
 export const DEFAULT_VOLUME_LABEL = 'ALPINE';
 
 export interface BuildImageOptions {
-  /** Alpine boot media: `alpine-rpi-<version>-<arch>.tar.gz`. */
+  /** Alpine boot media: `alpine-rpi-<version>-<arch>.tar.gz` or `alpine-<flavor>-<version>-x86_64.iso`. */
   bootMedia: string;
   /** The apkovl to put on the card (`*.apkovl.tar.gz`)... */
   overlay?: string;
@@ -52,9 +54,28 @@ export function releaseVersion(alpineRelease: string | null): string | null {
   return /-(\d+\.\d+\.\d+(?:_rc\d+)?)\b/.exec(alpineRelease ?? '')?.[1] ?? null;
 }
 
+/** Boot media by kind: an x86_64 ISO (for UEFI sticks) or a Raspberry Pi tarball. */
+export function openBootMedia(path: string, options: MediaSourceOptions): Promise<MediaSource> {
+  return /\.iso$/i.test(path) ? openIsoMedia(path, options) : openTarball(path, options);
+}
+
 /** The definition must describe the machine these media boot. */
 function checkMediaMatch(loaded: LoadedDefinition, media: MediaFacts, bootMedia: string): void {
   const { target, alpine } = loaded.machine;
+  const rpiMedia = media.alpineRelease?.startsWith('alpine-rpi') ?? false;
+  if ((target.board === 'rpi') !== rpiMedia) {
+    throw new AppError(
+      'invalid-input',
+      `the boot media (${media.alpineRelease ?? 'unknown'}) are not for ${target.board === 'rpi' ? 'a Raspberry Pi' : 'an x86_64 UEFI stick'}`,
+      {
+        location: bootMedia,
+        hint:
+          target.board === 'rpi'
+            ? 'use alpine-rpi-<version>-<arch>.tar.gz'
+            : 'use alpine-<flavor>-<version>-x86_64.iso',
+      },
+    );
+  }
   if (media.arch !== null && media.arch !== target.arch) {
     throw new AppError(
       'invalid-input',
@@ -158,7 +179,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildSumma
   }
 
   let meter: ProgressMeter | null = null;
-  const source = await openTarball(options.bootMedia, {
+  const source = await openBootMedia(options.bootMedia, {
     onRead: (bytes) => meter?.update(bytes),
     ...(options.signal ? { signal: options.signal } : {}),
   });

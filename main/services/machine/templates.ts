@@ -94,8 +94,9 @@ persistence:
     name: 'x86-server',
     description: 'PC booting a UEFI USB stick: static IPv4, DNS, SSH, an apk cache on the stick',
     definition: `# Apkovl Studio machine definition: a diskless x86_64 server booting from a UEFI USB stick.
-# Generate its apkovl (sticks made from Alpine's x86_64 ISO come with ISO support):
-#   apkovl overlay server.yml -o out/
+# Build a stick image (fetches and verifies alpine-standard-3.22.2-x86_64.iso; the PC boots it
+# with UEFI, Secure Boot off; legacy BIOS boot is not supported):
+#   apkovl build server.yml --output server.img
 version: 1
 hostname: edge-1
 target: { board: x86_64-uefi, arch: x86_64 }
