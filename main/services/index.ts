@@ -1,18 +1,11 @@
 import { AppError } from '../../shared/errors.js';
 import type { LocatedIssue } from '../../shared/model/machine-yaml.js';
-import { buildImage, type BuildImageOptions, type BuildSummary } from './image/build-image.js';
-import { DefinitionError } from './machine/definition-error.js';
-import { loadDefinition } from './machine/load-definition.js';
-import { defaultCacheDir, ReleaseCache, type CacheEntry } from './releases/cache.js';
+import type { BuildImageOptions, BuildSummary } from './image/build-image.js';
+import type { CacheEntry } from './releases/cache.js';
+import { defaultCacheDir } from './releases/cache-dir.js';
 import type { Release } from './releases/catalog.js';
-import { fetchRelease, listReleases, type FetchedRelease, type FetchReleaseOptions } from './releases/fetch-release.js';
-import {
-  inspectApkovl,
-  overlayFromDefinition,
-  writeOverlay,
-  type InspectResult,
-  type OverlayResult,
-} from './overlay/overlay-service.js';
+import type { FetchedRelease, FetchReleaseOptions } from './releases/fetch-release.js';
+import type { InspectResult, OverlayResult } from './overlay/overlay-service.js';
 
 /** What the outside world gives the services: clocks and the environment. */
 export interface ServiceDependencies {
@@ -74,17 +67,31 @@ function sourceDateEpoch(env: ServiceDependencies['env']): number | undefined {
   return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
-/** The composition root: the one place where the services are wired together. */
+/**
+ * The composition root: the one place where the services are wired together. Each service is
+ * loaded when first used, so a command starts without parsing what it does not need (OpenPGP,
+ * HTTP, the schema library).
+ */
 export function createServices(dependencies: ServiceDependencies): Services {
   const epoch = sourceDateEpoch(dependencies.env);
   const cacheDirectory = (override?: string) => override ?? defaultCacheDir(dependencies.env);
+  const releases = () => import('./releases/fetch-release.js');
+  const cache = async (directory?: string) =>
+    new (await import('./releases/cache.js')).ReleaseCache(cacheDirectory(directory));
+  const overlays = () => import('./overlay/overlay-service.js');
+  const definitions = () => import('./machine/load-definition.js');
   return {
     cacheDirectory,
-    fetchRelease: ({ cacheDir, ...options }) =>
-      fetchRelease({ ...options, cacheDir: cacheDirectory(cacheDir), env: dependencies.env, now: dependencies.now }),
-    listReleases: (options) => listReleases({ ...options, env: dependencies.env }),
-    listCache: (cacheDir) => new ReleaseCache(cacheDirectory(cacheDir)).list(),
-    pruneCache: ({ cacheDir, ...options }) => new ReleaseCache(cacheDirectory(cacheDir)).prune(options),
+    fetchRelease: async ({ cacheDir, ...options }) =>
+      (await releases()).fetchRelease({
+        ...options,
+        cacheDir: cacheDirectory(cacheDir),
+        env: dependencies.env,
+        now: dependencies.now,
+      }),
+    listReleases: async (options) => (await releases()).listReleases({ ...options, env: dependencies.env }),
+    listCache: async (cacheDir) => (await cache(cacheDir)).list(),
+    pruneCache: async ({ cacheDir, ...options }) => (await cache(cacheDir)).prune(options),
     async buildImage({ fetch, bootMedia, ...options }) {
       let media = bootMedia;
       if (media === undefined) {
@@ -95,12 +102,16 @@ export function createServices(dependencies: ServiceDependencies): Services {
           });
         }
         const definition = options.definition;
-        const { machine } = await loadDefinition(
+        const { machine } = await (
+          await definitions()
+        ).loadDefinition(
           definition.file,
           definition.secretsFile !== undefined ? { secretsFile: definition.secretsFile } : {},
         );
         const { target, alpine } = machine;
-        const fetched = await fetchRelease({
+        const fetched = await (
+          await releases()
+        ).fetchRelease({
           board: target.board,
           arch: target.arch,
           flavor: alpine.flavor,
@@ -116,6 +127,7 @@ export function createServices(dependencies: ServiceDependencies): Services {
         });
         media = fetched.path;
       }
+      const { buildImage } = await import('./image/build-image.js');
       return buildImage({
         ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
         ...options,
@@ -123,12 +135,18 @@ export function createServices(dependencies: ServiceDependencies): Services {
         now: dependencies.now,
       });
     },
-    writeOverlay: (options) => writeOverlay({ ...options, ...(epoch !== undefined ? { mtime: epoch } : {}) }),
-    inspectApkovl,
+    writeOverlay: async (options) =>
+      (await overlays()).writeOverlay({ ...options, ...(epoch !== undefined ? { mtime: epoch } : {}) }),
+    inspectApkovl: async (file) => (await overlays()).inspectApkovl(file),
     async validateDefinition({ definition, secretsFile }) {
+      const { DefinitionError } = await import('./machine/definition-error.js');
       try {
-        const loaded = await loadDefinition(definition, secretsFile !== undefined ? { secretsFile } : {});
-        const overlay = await overlayFromDefinition(loaded, epoch !== undefined ? { mtime: epoch } : {});
+        const loaded = await (
+          await definitions()
+        ).loadDefinition(definition, secretsFile !== undefined ? { secretsFile } : {});
+        const overlay = await (
+          await overlays()
+        ).overlayFromDefinition(loaded, epoch !== undefined ? { mtime: epoch } : {});
         return { file: definition, ok: true, issues: loaded.warnings, overlay };
       } catch (error) {
         if (error instanceof DefinitionError)

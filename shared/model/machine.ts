@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { hostnameProblem } from '../rules/hostname.js';
 import { cidrProblem, isIp, isIpv4, isIpv6 } from '../rules/network.js';
+import { architectures, boards } from './targets.js';
 
 /**
  * The machine definition, version 1: one schema for the YAML loader, the CLI, the app's form
@@ -40,8 +41,7 @@ const cidr = (family: 4 | 6) =>
     if (problem !== null) context.addIssue({ code: 'custom', message: problem });
   });
 
-export const boards = ['rpi', 'x86_64-uefi'] as const;
-export const architectures = ['aarch64', 'armv7', 'armhf', 'x86_64'] as const;
+export { architectures, boards } from './targets.js';
 
 export const targetSchema = z.strictObject({
   board: z.enum(boards).describe('rpi: Raspberry Pi SD card or USB; x86_64-uefi: USB stick for a UEFI PC'),

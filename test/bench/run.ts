@@ -18,7 +18,7 @@ import { createOverlay, createSyntheticRpiMedia } from '../helpers/synthetic-med
 import { makeTempDir } from '../helpers/temp.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const cli = path.resolve(here, '../../apkovl.mjs');
+const cli = path.resolve(here, '../../cli/apkovl.mjs');
 const rounds = Number(process.env.BENCH_RUNS ?? 7);
 
 interface Sample {

@@ -14,7 +14,7 @@ import { createSyntheticRpiMedia } from '../helpers/synthetic-media.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const folder = path.join(root, 'example');
-const cli = path.join(root, 'dist/apkovl.mjs');
+const cli = path.join(root, 'dist/cli/apkovl.mjs');
 rmSync(folder, { recursive: true, force: true });
 mkdirSync(folder, { recursive: true });
 const show = (args: string[]) =>

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The CLI as users run it: the bundled bin from package.json (npm test builds it first). */
-export const cliPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/apkovl.mjs');
+export const cliPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/cli/apkovl.mjs');
 
 function ensureBuilt(): void {
   if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run npm run build (npm test does)`);

@@ -25,11 +25,11 @@ const lines = (text: string) =>
 
 describe('apkovl CLI', () => {
   it('is the bin of the package, so npx apkovl runs it', () => {
-    const manifest = JSON.parse(readFileSync(path.resolve(cliPath, '../../package.json'), 'utf8')) as {
+    const manifest = JSON.parse(readFileSync(path.resolve(cliPath, '../../../package.json'), 'utf8')) as {
       bin: Record<string, string>;
       version: string;
     };
-    expect(path.resolve(cliPath, '../..', manifest.bin.apkovl as string)).toBe(cliPath);
+    expect(path.resolve(cliPath, '../../..', manifest.bin.apkovl as string)).toBe(cliPath);
     expect(readFileSync(cliPath, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
     expect(statSync(cliPath).mode & 0o111).not.toBe(0);
     expect(runCli(['--version']).stdout.trim()).toBe(manifest.version);

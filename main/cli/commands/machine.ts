@@ -3,7 +3,6 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
 import { AppError } from '../../../shared/errors.js';
-import { machineJsonSchema } from '../../../shared/model/machine.js';
 import type { LocatedIssue } from '../../../shared/model/machine-yaml.js';
 import type { LintFinding } from '../../../shared/rules/apkovl-lint.js';
 import { issueLocation } from '../../services/machine/definition-error.js';
@@ -136,7 +135,8 @@ export function schemaCommand(context: CommandContext): Command {
       'after',
       '\nExample (VS Code with the YAML extension):\n  apkovl schema > machine.schema.json\n  # first line of machine.yml:  # yaml-language-server: $schema=machine.schema.json',
     )
-    .action(() => {
+    .action(async () => {
+      const { machineJsonSchema } = await import('../../../shared/model/machine.js');
       context.stdout.write(`${JSON.stringify(machineJsonSchema(), null, 2)}\n`);
     });
 }

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { AppError } from '../../../shared/errors.js';
 import { formatBytes } from '../../../shared/model/size.js';
-import { architectures, boards } from '../../../shared/model/machine.js';
+import { architectures, boards } from '../../../shared/model/targets.js';
 import type { CommandContext } from '../context.js';
 
 interface FetchFlags {

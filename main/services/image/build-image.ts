@@ -6,12 +6,11 @@ import type { ProgressListener } from '../../../shared/model/progress.js';
 import { parseSize } from '../../../shared/model/size.js';
 import { composeBootMedia, emptyComposeReport, type Injection, type MediaFacts } from '../boot-media/compose.js';
 import { readOverlayFile } from '../boot-media/overlay-file.js';
-import { openIsoMedia } from '../boot-media/iso-source.js';
 import type { MediaSource, MediaSourceOptions } from '../boot-media/media-source.js';
 import { openTarball } from '../boot-media/tarball-source.js';
 import { createImageFileTarget } from '../flash/file-target.js';
-import { loadDefinition, type LoadedDefinition } from '../machine/load-definition.js';
-import { overlayFromDefinition, type OverlayResult } from '../overlay/overlay-service.js';
+import type { LoadedDefinition } from '../machine/load-definition.js';
+import type { OverlayResult } from '../overlay/overlay-service.js';
 import { writeCard } from './card-writer.js';
 import { PARTITION_START_BYTES, PARTITION_TYPE_FAT32_LBA, SECTOR_SIZE } from './constants.js';
 
@@ -55,8 +54,10 @@ export function releaseVersion(alpineRelease: string | null): string | null {
 }
 
 /** Boot media by kind: an x86_64 ISO (for UEFI sticks) or a Raspberry Pi tarball. */
-export function openBootMedia(path: string, options: MediaSourceOptions): Promise<MediaSource> {
-  return /\.iso$/i.test(path) ? openIsoMedia(path, options) : openTarball(path, options);
+export async function openBootMedia(path: string, options: MediaSourceOptions): Promise<MediaSource> {
+  if (!/\.iso$/i.test(path)) return openTarball(path, options);
+  const { openIsoMedia } = await import('../boot-media/iso-source.js');
+  return openIsoMedia(path, options);
 }
 
 /** The definition must describe the machine these media boot. */
@@ -117,12 +118,17 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildSumma
       hint: 'apkovl build machine.yml --boot-media ... or apkovl build --overlay x.apkovl.tar.gz --boot-media ...',
     });
   }
-  const definition = options.definition
-    ? await loadDefinition(
-        options.definition.file,
-        options.definition.secretsFile !== undefined ? { secretsFile: options.definition.secretsFile } : {},
-      )
+  // Machine definitions bring the schema and YAML libraries: loaded only when one is used.
+  const definitionTools = options.definition
+    ? { ...(await import('../machine/load-definition.js')), ...(await import('../overlay/overlay-service.js')) }
     : null;
+  const definition =
+    options.definition && definitionTools
+      ? await definitionTools.loadDefinition(
+          options.definition.file,
+          options.definition.secretsFile !== undefined ? { secretsFile: options.definition.secretsFile } : {},
+        )
+      : null;
   const overlayFile = options.overlay === undefined ? null : await readOverlayFile(options.overlay);
 
   let partitionBytes = options.partitionBytes;
@@ -154,7 +160,8 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildSumma
   let directories: string[] = [];
   let generated: OverlayResult | null = null;
   let overlay: Injection | ((media: MediaFacts) => Promise<Injection>);
-  if (definition !== null) {
+  if (definition !== null && definitionTools !== null) {
+    const { overlayFromDefinition } = definitionTools;
     // Generated once now, so that a definition whose overlay fails the checks stops before any
     // write, and for the card settings, which come from the definition unless the command line
     // says otherwise. It is generated again at the end to pin the media's release branch.
@@ -167,11 +174,12 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildSumma
       checkMediaMatch(definition, media, options.bootMedia);
       const version = releaseVersion(media.alpineRelease);
       const releaseBranch = version === null ? undefined : `v${version.split('.').slice(0, 2).join('.')}`;
-      generated = await overlayFromDefinition(definition, {
+      const made = await overlayFromDefinition(definition, {
         mtime: options.sourceDateEpoch ?? 0,
         ...(releaseBranch !== undefined ? { releaseBranch } : {}),
       });
-      return { name: generated.fileName, data: generated.data };
+      generated = made;
+      return { name: made.fileName, data: made.data };
     };
   } else {
     const file = overlayFile as NonNullable<typeof overlayFile>;

@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { AppError, CancelledError } from '../../../shared/errors.js';
 import { sleep } from './retry.js';
+
+export { defaultCacheDir } from './cache-dir.js';
 
 /**
  * The download cache. Content-addressed: a verified file lives at
@@ -30,18 +31,6 @@ export interface CacheEntryMeta {
 
 export interface CacheEntry extends CacheEntryMeta {
   path: string;
-}
-
-export function defaultCacheDir(
-  env: Readonly<Record<string, string | undefined>>,
-  platform = process.platform,
-  home = os.homedir(),
-): string {
-  if (env.APKOVL_CACHE_DIR) return env.APKOVL_CACHE_DIR;
-  if (platform === 'darwin') return path.join(home, 'Library', 'Caches', 'apkovl-studio');
-  if (platform === 'win32')
-    return path.join(env.LOCALAPPDATA ?? path.join(home, 'AppData', 'Local'), 'apkovl-studio', 'Cache');
-  return path.join(env.XDG_CACHE_HOME || path.join(home, '.cache'), 'apkovl-studio');
 }
 
 async function sha256Of(file: string): Promise<string> {
