@@ -18,7 +18,10 @@ export type FormErrors = Partial<Record<keyof BuildFormState, string>>;
 /** The form as a request, or the message for each field that is not right yet. */
 export function toBuildRequest(form: BuildFormState): { request: BuildImageRequest } | { errors: FormErrors } {
   const errors: FormErrors = {};
-  if (form.bootMedia.trim() === '') errors.bootMedia = 'Choose the Alpine boot media (alpine-rpi-*.tar.gz).';
+  if (form.bootMedia.trim() === '' && !isDefinition(form.machine)) {
+    errors.bootMedia =
+      'Choose the Alpine boot media (alpine-rpi-*.tar.gz or an x86_64 ISO), or use a machine definition.';
+  }
   if (form.machine.trim() === '') errors.machine = 'Choose a machine definition (.yml) or an apkovl (.apkovl.tar.gz).';
   if (form.output.trim() === '') errors.output = 'Choose where to save the image.';
   let partitionBytes: number | undefined;
@@ -30,7 +33,7 @@ export function toBuildRequest(form: BuildFormState): { request: BuildImageReque
   if (Object.keys(errors).length > 0) return { errors };
   return {
     request: {
-      bootMedia: form.bootMedia.trim(),
+      ...(form.bootMedia.trim() !== '' ? { bootMedia: form.bootMedia.trim() } : {}),
       machine: form.machine.trim(),
       ...(isDefinition(form.machine) && form.secrets.trim() !== '' ? { secrets: form.secrets.trim() } : {}),
       output: form.output.trim(),

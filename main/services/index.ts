@@ -45,6 +45,12 @@ export interface Services {
   }): Promise<OverlayResult & { path: string }>;
   /** Any apkovl: members and lint findings. */
   inspectApkovl(file: string): Promise<InspectResult>;
+  /** Save a definition made in the app (and its secrets file), checked first. */
+  saveDefinition(options: {
+    path: string;
+    yaml: string;
+    secrets: Record<string, string>;
+  }): Promise<{ path: string; secretsPath: string | null; warnings: string[] }>;
   /** Check a definition and the overlay it makes, without writing anything. */
   validateDefinition(options: { definition: string; secretsFile?: string }): Promise<ValidationResult>;
   /** Boot media for a target: verified, from the cache or a mirror. */
@@ -135,6 +141,7 @@ export function createServices(dependencies: ServiceDependencies): Services {
         now: dependencies.now,
       });
     },
+    saveDefinition: async (options) => (await import('./machine/save-definition.js')).saveDefinition(options),
     writeOverlay: async (options) =>
       (await overlays()).writeOverlay({ ...options, ...(epoch !== undefined ? { mtime: epoch } : {}) }),
     inspectApkovl: async (file) => (await overlays()).inspectApkovl(file),

@@ -26,10 +26,11 @@ export function createHandlers(services: Services, dependencies: HandlerDependen
       const controller = new AbortController();
       jobs.set(jobId, controller);
       try {
-        const { machine, secrets, ...rest } = request;
+        const { machine, secrets, bootMedia, ...rest } = request;
         const isDefinition = /\.ya?ml$/i.test(machine);
         return await services.buildImage({
           ...rest,
+          ...(bootMedia !== undefined ? { bootMedia } : {}),
           ...(isDefinition
             ? { definition: { file: machine, ...(secrets !== undefined ? { secretsFile: secrets } : {}) } }
             : { overlay: machine }),
@@ -40,6 +41,7 @@ export function createHandlers(services: Services, dependencies: HandlerDependen
         jobs.delete(jobId);
       }
     },
+    'definition.save': (input) => services.saveDefinition(input),
     'job.cancel': ({ jobId }) => {
       const job = jobs.get(jobId);
       job?.abort();

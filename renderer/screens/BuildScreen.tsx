@@ -18,8 +18,18 @@ type Status =
 let jobCounter = 0;
 
 /** Boot media + apkovl -> card image, the GUI face of `apkovl build`. */
-export function BuildScreen({ client }: { client: Client }) {
+export function BuildScreen({
+  client,
+  definition,
+}: {
+  client: Client;
+  definition?: { machine: string; secrets: string | null } | null;
+}) {
   const [form, setForm] = useState<BuildFormState>(emptyBuildForm);
+  useEffect(() => {
+    if (definition)
+      setForm((current) => ({ ...current, machine: definition.machine, secrets: definition.secrets ?? '' }));
+  }, [definition]);
   const [errors, setErrors] = useState<FormErrors>({});
   const [status, setStatus] = useState<Status>({ kind: 'editing' });
   const jobRef = useRef<string | null>(null);
@@ -95,7 +105,11 @@ export function BuildScreen({ client }: { client: Client }) {
           <FileField
             id="boot-media"
             label="Boot media"
-            help="alpine-rpi-<version>-<arch>.tar.gz from an Alpine mirror"
+            help={
+              isDefinition(form.machine)
+                ? 'Optional for a definition: empty fetches and verifies what it calls for'
+                : 'alpine-rpi-<version>-<arch>.tar.gz, or an x86_64 ISO'
+            }
             value={form.bootMedia}
             error={errors.bootMedia}
             disabled={building}

@@ -17,6 +17,14 @@ export const contract = {
       input: z.object({ jobId: z.string().min(1), request: buildImageRequestSchema }),
       output: buildSummarySchema,
     },
+    'definition.save': {
+      input: z.object({
+        path: z.string().min(1),
+        yaml: z.string().min(1),
+        secrets: z.record(z.string(), z.string()),
+      }),
+      output: z.object({ path: z.string(), secretsPath: z.string().nullable(), warnings: z.array(z.string()) }),
+    },
     'job.cancel': {
       input: z.object({ jobId: z.string().min(1) }),
       output: z.object({ cancelled: z.boolean() }),

@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 /** What the app asks for when it builds a card image (the CLI's `build` options). */
 export const buildImageRequestSchema = z.object({
-  bootMedia: z.string().min(1, 'choose the Alpine boot media (.tar.gz)'),
+  /** Optional with a definition: then the media its release calls for are fetched. */
+  bootMedia: z.string().min(1).optional(),
   /** An apkovl (*.apkovl.tar.gz) or a machine definition (*.yml), told apart by the name. */
   machine: z.string().min(1, 'choose a machine definition (.yml) or an apkovl (.apkovl.tar.gz)'),
   secrets: z.string().min(1).optional(),

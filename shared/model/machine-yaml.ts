@@ -204,36 +204,32 @@ function locate(
   return { line: null, column: null };
 }
 
-export function parseMachineYaml(text: string, secrets: Record<string, string> | null): ParsedMachine {
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, uniqueKeys: true });
+type Locator = (path: PropertyKey[], key?: string) => { line: number | null; column: number | null };
+
+/**
+ * Validate a definition given as plain data (from YAML, or from the app's form): substitute
+ * secrets, check the schema and the cross-field rules. `locate` maps a field path to a line
+ * and column when there is a source text.
+ */
+export function validateMachine(
+  raw: unknown,
+  secrets: Record<string, string> | null,
+  locate: Locator = () => ({ line: null, column: null }),
+): ParsedMachine {
   const issues: LocatedIssue[] = [];
-  for (const error of document.errors) {
-    issues.push({
-      path: '(yaml)',
-      line: error.linePos?.[0].line ?? null,
-      column: error.linePos?.[0].col ?? null,
-      message: (error.message.split('\n')[0] ?? error.message).replace(/ at line \d+, column \d+:?$/, ''),
-      severity: 'error',
-    });
-  }
-  if (issues.length > 0) return { machine: null, issues };
   const scrub = (message: string): string => {
     let out = message;
     for (const value of Object.values(secrets ?? {})) if (value.length >= 4) out = out.split(value).join('‹secret›');
     return out;
   };
   const add = (path: PropertyKey[], message: string, severity: LocatedIssue['severity'], key?: string) => {
-    const position = locate(document, lineCounter, path, key);
     issues.push({
       path: formatPath(key === undefined ? path : [...path, key]),
-      ...position,
+      ...locate(path, key),
       message: scrub(message),
       severity,
     });
   };
-
-  const raw: unknown = document.toJS({ maxAliasCount: 100 });
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     add([], 'a machine definition is a YAML mapping (version: 1, hostname: ..., target: ...)', 'error');
     return { machine: null, issues };
@@ -279,4 +275,20 @@ export function parseMachineYaml(text: string, secrets: Record<string, string> |
   return issues.some((issue) => issue.severity === 'error')
     ? { machine: null, issues }
     : { machine: parsed.data, issues };
+}
+
+export function parseMachineYaml(text: string, secrets: Record<string, string> | null): ParsedMachine {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, uniqueKeys: true });
+  const issues: LocatedIssue[] = document.errors.map((error) => ({
+    path: '(yaml)',
+    line: error.linePos?.[0].line ?? null,
+    column: error.linePos?.[0].col ?? null,
+    message: (error.message.split('\n')[0] ?? error.message).replace(/ at line \d+, column \d+:?$/, ''),
+    severity: 'error' as const,
+  }));
+  if (issues.length > 0) return { machine: null, issues };
+  return validateMachine(document.toJS({ maxAliasCount: 100 }), secrets, (path, key) =>
+    locate(document, lineCounter, path, key),
+  );
 }

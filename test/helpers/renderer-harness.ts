@@ -75,7 +75,7 @@ export async function openRenderer(): Promise<Harness> {
       dialogs,
       app: { name: 'Apkovl Studio', version: 'test', platform: process.platform },
     }),
-    { onBug: (error) => console.error(error) },
+    { onBug: (error, command) => console.error(`[${command}]`, error) },
   );
   await page.exposeFunction('__apkovlInvoke', (command: string, input: unknown) =>
     router.handle(command, input, {

@@ -160,6 +160,18 @@ describe('fetching boot media from a mirror', () => {
     }
   });
 
+  it('stops when cancelled, leaving nothing in the cache', async () => {
+    const controller = new AbortController();
+    const settings = options({ signal: controller.signal });
+    mirror.faults.set(PATH, { stallAfter: 200_000 });
+    const pending = fetchRelease({ ...settings, timeouts: { connectMs: 2000, headersMs: 2000, idleMs: 10_000 } });
+    setTimeout(() => controller.abort(), 300);
+    const error = await failure(pending);
+    expect(error.code).toBe('cancelled');
+    noPartials(settings.cacheDir);
+    expect(readdirSync(settings.cacheDir)).not.toContain('files');
+  });
+
   it('falls back to the next mirror', async () => {
     const fetched = await fetchRelease(options({ mirrors: [`${mirror.url}/missing`, `${mirror.url}/alpine`] }));
     expect(fetched.sha256).toBe(sha256);

@@ -10,6 +10,7 @@ function handlers(overrides: Partial<Handlers> = {}): Handlers {
     'app.info': () => Promise.resolve({ name: 'Apkovl Studio', version: '1.2.3', platform: 'linux' }),
     'image.build': unused,
     'job.cancel': ({ jobId }) => Promise.resolve({ cancelled: jobId === 'known' }),
+    'definition.save': unused,
     'dialog.open-file': unused,
     'dialog.save-file': unused,
     ...overrides,
@@ -34,14 +35,14 @@ describe('IPC router', () => {
       error: { code: 'unknown-command' },
     });
     expect(
-      await router.handle(
-        'image.build',
-        { jobId: 'j', request: { bootMedia: '', machine: 'o', output: 'x' } },
-        context,
-      ),
+      await router.handle('image.build', { jobId: 'j', request: { machine: '', output: 'x' } }, context),
     ).toMatchObject({
       ok: false,
-      error: { code: 'invalid-request', location: 'request.bootMedia', message: expect.stringMatching(/boot media/) },
+      error: {
+        code: 'invalid-request',
+        location: 'request.machine',
+        message: expect.stringMatching(/machine definition/),
+      },
     });
   });
 
