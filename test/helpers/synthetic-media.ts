@@ -46,6 +46,31 @@ export function pseudoRandomBytes(label: string, size: number): Buffer {
   return cipher.update(Buffer.alloc(size));
 }
 
+/** Half random, half repeated structure: compresses roughly like firmware and device trees. */
+export function semiCompressibleBytes(label: string, size: number): Buffer {
+  const random = pseudoRandomBytes(label, size);
+  const out = Buffer.alloc(size);
+  for (let offset = 0; offset < size; offset += 4096) {
+    const end = Math.min(size, offset + 4096);
+    if ((offset / 4096) % 2 === 0) random.copy(out, offset, offset, end);
+    else for (let at = offset; at < end; at += 1) out[at] = (at * 7) & 0x3f;
+  }
+  return out;
+}
+
+/** Lines like a kernel System.map: compresses like text. */
+export function textBytes(label: string, size: number): Buffer {
+  const seed = pseudoRandomBytes(label, 4096);
+  const lines: string[] = [];
+  let length = 0;
+  for (let index = 0; length < size; index += 1) {
+    const line = `ffffffc0${(0x80000 + index * 48).toString(16).padStart(8, '0')} ${'TtDdBbRr'[seed[index % 4096]! % 8]} symbol_${seed[(index * 7) % 4096]}_${index}\n`;
+    lines.push(line);
+    length += line.length;
+  }
+  return Buffer.from(lines.join('')).subarray(0, size);
+}
+
 export function createSyntheticRpiMedia(options: SyntheticMediaOptions): SyntheticMedia {
   const arch = options.arch ?? 'aarch64';
   const version = options.version ?? '3.22.2';
@@ -64,8 +89,12 @@ export function createSyntheticRpiMedia(options: SyntheticMediaOptions): Synthet
     files.set(memberPath, createHash('sha256').update(data).digest('hex'));
     bytes += data.length;
   };
-  const random = (memberPath: string, size: number): void =>
-    put(memberPath, pseudoRandomBytes(memberPath, Math.max(1, Math.round(size * scale))));
+  const sized = (size: number) => Math.max(1, Math.round(size * scale));
+  // Like the real media: kernel, initramfs, modloop and packages are already compressed
+  // (incompressible); firmware and device trees compress somewhat; maps and configs are text.
+  const random = (memberPath: string, size: number): void => put(memberPath, pseudoRandomBytes(memberPath, sized(size)));
+  const firmware = (memberPath: string, size: number): void => put(memberPath, semiCompressibleBytes(memberPath, sized(size)));
+  const text = (memberPath: string, size: number): void => put(memberPath, textBytes(memberPath, sized(size)));
 
   put('.alpine-release', `alpine-rpi-${version} 251009\n`);
   put('cmdline.txt', 'modules=loop,squashfs,sd-mod,usb-storage quiet console=tty1\n');
@@ -75,14 +104,14 @@ export function createSyntheticRpiMedia(options: SyntheticMediaOptions): Synthet
       '# https://www.raspberrypi.com/documentation/computers/config_txt.html\n\n' +
       `kernel=boot/vmlinuz-rpi\ninitramfs boot/initramfs-rpi\narm_64bit=${arch === 'aarch64' ? 1 : 0}\ninclude usercfg.txt\n`,
   );
-  random('bootcode.bin', 52_480);
+  firmware('bootcode.bin', 52_480);
   for (const name of ['start.elf', 'start4.elf', 'start_cd.elf', 'start4cd.elf', 'start_x.elf', 'start4x.elf']) {
-    random(name, 2_900_000);
+    firmware(name, 2_900_000);
   }
   for (const name of ['fixup.dat', 'fixup4.dat', 'fixup_cd.dat', 'fixup4cd.dat', 'fixup_x.dat', 'fixup4x.dat']) {
-    random(name, 7_300);
+    firmware(name, 7_300);
   }
-  random('LICENCE.broadcom', 1_594);
+  text('LICENCE.broadcom', 1_594);
   for (const model of [
     'bcm2710-rpi-3-b',
     'bcm2710-rpi-3-b-plus',
@@ -93,7 +122,7 @@ export function createSyntheticRpiMedia(options: SyntheticMediaOptions): Synthet
     'bcm2712-rpi-5-b',
     'bcm2712-rpi-cm5-cm5io',
   ]) {
-    random(`${model}.dtb`, 52_000);
+    firmware(`${model}.dtb`, 52_000);
   }
   const overlays = options.overlayCount ?? 300;
   for (let index = 0; index < overlays; index += 1) {
@@ -109,17 +138,17 @@ export function createSyntheticRpiMedia(options: SyntheticMediaOptions): Synthet
       'gpio-fan',
       'pwm-2chan',
     ];
-    random(
+    firmware(
       `overlays/${names[index % names.length]}${index >= names.length ? `-${index}` : ''}.dtbo`,
       1_500 + ((index * 37) % 4_000),
     );
   }
-  random('overlays/README', 300_000);
+  text('overlays/README', 300_000);
   random('boot/vmlinuz-rpi', 22_000_000);
   random('boot/initramfs-rpi', 12_000_000);
   random('boot/modloop-rpi', 45_000_000);
-  random('boot/config-rpi', 250_000);
-  random('boot/System.map-rpi', 6_500_000);
+  text('boot/config-rpi', 250_000);
+  text('boot/System.map-rpi', 6_500_000);
   put('apks/.boot_repository', '');
   random(`apks/${arch}/APKINDEX.tar.gz`, 40_000);
   const apks = options.apkCount ?? 80;
