@@ -22,6 +22,9 @@ export function createSyntheticIso(options: {
   flavor?: string;
   scale?: number;
   naming?: 'rock-ridge' | 'joliet' | 'iso9660';
+  /** A real EFI loader instead of random bytes. */
+  bootloader?: Buffer;
+  grubConfig?: string;
 }): SyntheticIso {
   const version = options.version ?? '3.22.2';
   const flavor = options.flavor ?? 'standard';
@@ -47,12 +50,14 @@ export function createSyntheticIso(options: {
   random('boot/System.map-lts', 5_000_000);
   put(
     'boot/grub/grub.cfg',
-    'set timeout=1\n\nmenuentry "Linux lts" {\nlinux\t/boot/vmlinuz-lts modules=loop,squashfs,sd-mod,usb-storage quiet\ninitrd\t/boot/initramfs-lts\n}\n',
+    options.grubConfig ??
+      'set timeout=1\n\nmenuentry "Linux lts" {\nlinux\t/boot/vmlinuz-lts modules=loop,squashfs,sd-mod,usb-storage quiet\ninitrd\t/boot/initramfs-lts\n}\n',
   );
   random('boot/grub/efi.img', 2_000_000);
   random('boot/syslinux/isolinux.bin', 40_000);
   put('boot/syslinux/syslinux.cfg', 'TIMEOUT 10\nDEFAULT lts\nLABEL lts\nKERNEL /boot/vmlinuz-lts\n');
-  random('efi/boot/bootx64.efi', 1_500_000);
+  if (options.bootloader) put('efi/boot/bootx64.efi', options.bootloader);
+  else random('efi/boot/bootx64.efi', 1_500_000);
   put('apks/.boot_repository', '');
   random('apks/x86_64/APKINDEX.tar.gz', 40_000);
   for (let index = 0; index < 20; index += 1)

@@ -92,8 +92,10 @@ export function createSyntheticRpiMedia(options: SyntheticMediaOptions): Synthet
   const sized = (size: number) => Math.max(1, Math.round(size * scale));
   // Like the real media: kernel, initramfs, modloop and packages are already compressed
   // (incompressible); firmware and device trees compress somewhat; maps and configs are text.
-  const random = (memberPath: string, size: number): void => put(memberPath, pseudoRandomBytes(memberPath, sized(size)));
-  const firmware = (memberPath: string, size: number): void => put(memberPath, semiCompressibleBytes(memberPath, sized(size)));
+  const random = (memberPath: string, size: number): void =>
+    put(memberPath, pseudoRandomBytes(memberPath, sized(size)));
+  const firmware = (memberPath: string, size: number): void =>
+    put(memberPath, semiCompressibleBytes(memberPath, sized(size)));
   const text = (memberPath: string, size: number): void => put(memberPath, textBytes(memberPath, sized(size)));
 
   put('.alpine-release', `alpine-rpi-${version} 251009\n`);

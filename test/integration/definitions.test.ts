@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { templates } from '../../main/services/machine/templates.js';
@@ -88,7 +89,9 @@ describe('JSON Schema (apkovl schema)', () => {
     const Ajv = Ajv2020 as unknown as new (options: object) => {
       compile(schema: object): ((data: unknown) => boolean) & { errors?: unknown };
     };
-    const validate = new Ajv({ strict: false, allErrors: true }).compile(JSON.parse(result.stdout) as object);
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    (addFormats as unknown as (instance: unknown) => void)(ajv);
+    const validate = ajv.compile(JSON.parse(result.stdout) as object);
     for (const template of templates)
       expect(validate(parse(template.definition)), `${template.name}: ${JSON.stringify(validate.errors)}`).toBe(true);
     expect(validate({ version: 1, hostname: 'x', target: { board: 'rpi', arch: 'aarch64' }, timezon: 'UTC' })).toBe(
