@@ -19,6 +19,18 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv } = {}
   });
 }
 
+/** Run the CLI without blocking the test process (for servers the test itself runs). */
+export function runCliAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = startCli(args);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 export function startCli(args: string[]) {
   ensureBuilt();
   return spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -7,7 +6,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors.js';
 import { fetchRelease, type FetchReleaseOptions } from '../../main/services/releases/fetch-release.js';
-import { cliPath } from '../helpers/cli.js';
+import { runCliAsync } from '../helpers/cli.js';
 import { fsckFat, mtoolsPaths } from '../helpers/external-tools.js';
 import { startMirror, type MirrorServer } from '../helpers/mirror-server.js';
 import { detachedSignature, makeSigningKeys, mirrorFiles } from '../helpers/synthetic-mirror.js';
@@ -282,15 +281,7 @@ describe('fetching boot media from a mirror', () => {
 });
 
 describe('apkovl fetch', () => {
-  const run = (args: string[]) =>
-    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('exit', (status) => resolve({ status, stdout, stderr }));
-    });
+  const run = runCliAsync;
   const args = (cacheDir: string) => [
     'fetch',
     '--board',
@@ -356,36 +347,24 @@ describe('apkovl fetch', () => {
 describe('apkovl build without --boot-media', () => {
   const fixtures = path.resolve('test/fixtures/definitions');
   const build = (definition: string, output: string, cacheDir: string, extra: string[] = []) =>
-    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(
-        process.execPath,
-        [
-          cliPath,
-          'build',
-          path.join(fixtures, definition),
-          '--secrets',
-          path.join(fixtures, 'secrets.yml'),
-          '--output',
-          output,
-          '--size',
-          '128MiB',
-          '--mirror',
-          `${mirror.url}/alpine`,
-          '--trusted-key',
-          trustedKey,
-          '--cache-dir',
-          cacheDir,
-          '--json',
-          ...extra,
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('exit', (status) => resolve({ status, stdout, stderr }));
-    });
+    runCliAsync([
+      'build',
+      path.join(fixtures, definition),
+      '--secrets',
+      path.join(fixtures, 'secrets.yml'),
+      '--output',
+      output,
+      '--size',
+      '128MiB',
+      '--mirror',
+      `${mirror.url}/alpine`,
+      '--trusted-key',
+      trustedKey,
+      '--cache-dir',
+      cacheDir,
+      '--json',
+      ...extra,
+    ]);
   const result = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1) as string) as Record<string, unknown>;
 
   it('fetches the Raspberry Pi media the definition calls for, then works offline from the cache', async () => {
