@@ -44,7 +44,7 @@ export function terminalOutput(stream: NodeJS.WriteStream): Output {
     progress(event) {
       if (active && event.label !== lastLabel) stream.write('\n');
       lastLabel = event.label;
-      stream.write(`\r\x1b[2K${renderProgressLine(event, stream.columns ?? 100)}`);
+      stream.write(`\r\x1b[2K${renderProgressLine(event, stream.columns || 100)}`);
       active = true;
     },
     settle() {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderProgressLine } from '../../../main/cli/progress-output.js';
+import { renderProgressLine, terminalOutput } from '../../../main/cli/progress-output.js';
 
 describe('progress line', () => {
   it('shows a bar, percentage, bytes, rate and ETA', () => {
@@ -15,6 +15,21 @@ describe('progress line', () => {
       120,
     );
     expect(line).toMatch(/^Writing boot files {2}\[#+\.+\] {2}50% {2}50 MiB\/100 MiB {2}210 MB\/s {2}ETA 0:01$/);
+  });
+
+  it('draws a full line when the terminal reports no width', () => {
+    const lines: string[] = [];
+    const fake = { columns: 0, write: (text: string) => lines.push(text) } as unknown as NodeJS.WriteStream;
+    const output = terminalOutput(fake);
+    output.progress({
+      phase: 'build',
+      label: 'Writing boot files',
+      bytes: 1,
+      total: 2,
+      bytesPerSecond: null,
+      etaSeconds: null,
+    });
+    expect(lines[0]).toMatch(/Writing boot files {2}\[#+\.+\] {2}50%/);
   });
 
   it('fits narrow terminals and copes with unknown totals', () => {
