@@ -111,13 +111,6 @@ function main(): void {
         },
       },
       { name: 'apkovl build', command: build(media.tarball), cleanup: () => rmSync(image, { force: true }) },
-      // For information: glibc backing large allocations with transparent huge pages removes most
-      // page faults of the inflater's fresh output buffers (the env must be set at process start).
-      {
-        name: 'apkovl build, GLIBC_TUNABLES=glibc.malloc.hugetlb=1',
-        command: ['env', 'GLIBC_TUNABLES=glibc.malloc.hugetlb=1', ...build(media.tarball)],
-        cleanup: () => rmSync(image, { force: true }),
-      },
     ];
     const samples = new Map<string, Sample[]>(contenders.map((contender) => [contender.name, []]));
     console.log(`Timing ${rounds} interleaved rounds (warm page cache)...`);
@@ -138,12 +131,7 @@ function main(): void {
         peakMb: Math.max(...list.map((s) => s.peakKb)) / 1024,
       };
     });
-    const [floor, manual, ours] = summary as [
-      (typeof summary)[0],
-      (typeof summary)[0],
-      (typeof summary)[0],
-      (typeof summary)[0],
-    ];
+    const [floor, manual, ours] = summary as [(typeof summary)[0], (typeof summary)[0], (typeof summary)[0]];
     const largePeak = Math.max(...largeSamples.map((s) => s.peakKb)) / 1024;
     const mib = (file: string) => (statSync(file).size / 2 ** 20).toFixed(1);
 

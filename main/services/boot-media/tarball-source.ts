@@ -1,48 +1,46 @@
 import { promises as fs } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import zlib from 'node:zlib';
-import tar from 'tar-stream';
 import { AppError, CancelledError } from '../../../shared/errors.js';
 import type { MediaEntry } from '../image/media-entry.js';
 import { normalizeMemberName, resolveSymlinkTarget } from './media-path.js';
 import type { MediaSource, MediaSourceOptions } from './media-source.js';
+import { LendingGunzip } from './lending-gunzip.js';
+import { TarFormatError, TarReader } from './tar-reader.js';
 
 /** The fingerprint of a tarball is its gzip trailer: the CRC-32 and length of the whole tar. */
 export type TarballSource = MediaSource;
 export type TarballOptions = MediaSourceOptions;
 
 const READ_CHUNK = 1 << 20;
-/** Output pieces of 256 KiB keep the allocator reusing memory instead of faulting in new pages. */
+/** Compressed bytes handed to the inflater at a time: it holds back between pieces. */
+const FEED_PIECE = 256 << 10;
 const INFLATE_CHUNK = 256 << 10;
 
 /**
- * Feed the compressed file into `sink` through three reused read buffers: a buffer is read
- * into again only once the inflater has consumed it. (A read stream would allocate a fresh
+ * Feed the compressed file into the inflater through two reused read buffers, reading the
+ * next one while the inflater works on the other. (A read stream would allocate a fresh
  * buffer per read, and on a 100 MB tarball the page faults cost more than the inflating.)
  */
-async function feedFile(path: string, sink: zlib.Gunzip, options: TarballOptions): Promise<void> {
+async function feedFile(path: string, sink: LendingGunzip, options: TarballOptions): Promise<void> {
   const handle = await fs.open(path, 'r');
-  // A destroyed inflater may never call back for what it was given: stop waiting then.
-  const closed = new Promise<void>((resolve) => sink.once('close', resolve));
+  const buffers = [Buffer.allocUnsafeSlow(READ_CHUNK), Buffer.allocUnsafeSlow(READ_CHUNK)];
+  let reading = handle.read(buffers[0] as Buffer, 0, READ_CHUNK, 0);
   try {
-    const buffers = [0, 1, 2].map(() => Buffer.allocUnsafeSlow(READ_CHUNK));
-    const pending: (Promise<void> | null)[] = buffers.map(() => null);
     let position = 0;
-    for (let index = 0; ; index = (index + 1) % buffers.length) {
-      await Promise.race([pending[index], closed]);
-      if (sink.destroyed || options.signal?.aborted) return;
-      const buffer = buffers[index] as Buffer;
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    for (let index = 0; ; index ^= 1) {
+      const { bytesRead } = await reading;
       if (bytesRead === 0) break;
       position += bytesRead;
       options.onRead?.(position);
-      pending[index] = new Promise<void>((resolve) => {
-        sink.write(buffer.subarray(0, bytesRead), () => resolve());
-      });
+      reading = handle.read(buffers[index ^ 1] as Buffer, 0, READ_CHUNK, position);
+      const buffer = buffers[index] as Buffer;
+      for (let offset = 0; offset < bytesRead; offset += FEED_PIECE) {
+        if (options.signal?.aborted) return;
+        await sink.write(buffer.subarray(offset, Math.min(bytesRead, offset + FEED_PIECE)));
+      }
     }
-    await Promise.race([Promise.all(pending.filter((write) => write !== null)), closed]);
-    if (!sink.destroyed) sink.end();
+    sink.end();
   } finally {
+    await reading.catch(() => undefined);
     await handle.close();
   }
 }
@@ -54,6 +52,18 @@ function describeFailure(
 ): AppError {
   if (error instanceof AppError) return error;
   const after = state.lastMember === null ? 'before the first member' : `in or after the member "${state.lastMember}"`;
+  if (error instanceof TarFormatError) {
+    const where = `${source}, ${after} (byte ${error.offset} of the unpacked tar)`;
+    const message =
+      error.kind === 'truncated'
+        ? `the tar archive ends in the middle of a member (${error.message})`
+        : `a tar header is corrupt (${error.message})`;
+    return new AppError('invalid-media', message, {
+      location: where,
+      hint: 'download the boot media again',
+      cause: error,
+    });
+  }
   const where = `${source}, ${after} (about byte ${state.tarBytes} of the unpacked tar)`;
   const code = (error as { code?: string }).code;
   const message = (error as Error).message ?? String(error);
@@ -71,38 +81,30 @@ function describeFailure(
       cause: error,
     });
   }
-  if (/Invalid tar header/i.test(message)) {
-    return new AppError('invalid-media', 'a tar header is corrupt (bad checksum or format)', {
-      location: where,
-      hint: 'download the boot media again',
-      cause: error,
-    });
-  }
-  if (/Unexpected end of data/i.test(message)) {
-    return new AppError('invalid-media', 'the tar archive ends in the middle of a member', {
-      location: where,
-      hint: 'download the boot media again',
-      cause: error,
-    });
-  }
   return new AppError('io', `cannot read the boot media: ${message}`, { location: where, cause: error });
 }
 
 /**
- * A member's data, with stream errors (a truncated gzip mid-file) turned into clear ones. A
- * plain forwarding iterator: it sits on the path of every chunk, so no generator machinery.
+ * A member's data as lent views (valid until the next one is asked for), with stream errors
+ * turned into clear ones. A plain iterator: it sits on the path of every chunk.
  */
-function guarded(source: AsyncIterable<Uint8Array>, describe: (error: unknown) => AppError): AsyncIterable<Uint8Array> {
+function memberBody(
+  reader: TarReader,
+  isCurrent: () => boolean,
+  describe: (error: unknown) => AppError,
+): AsyncIterable<Uint8Array> {
   return {
     [Symbol.asyncIterator]() {
-      const iterator = source[Symbol.asyncIterator]();
       return {
-        next: () =>
-          iterator.next().catch((error: unknown) => {
+        next: async (): Promise<IteratorResult<Uint8Array>> => {
+          if (!isCurrent()) throw new Error('bug: a member body was read after the next member was asked for');
+          try {
+            const view = await reader.read();
+            return view === null ? { done: true, value: undefined } : { done: false, value: view };
+          } catch (error) {
             throw describe(error);
-          }),
-        return: (value?: unknown) =>
-          iterator.return ? iterator.return(value) : Promise.resolve({ done: true as const, value: undefined }),
+          }
+        },
       };
     },
   };
@@ -142,57 +144,58 @@ export async function openTarball(path: string, options: TarballOptions = {}): P
   }
 
   async function* entries(): AsyncGenerator<MediaEntry> {
-    const state = { lastMember: null as string | null, tarBytes: 0 };
-    let failure: unknown = null;
-    const gunzip = zlib.createGunzip({ chunkSize: INFLATE_CHUNK });
-    const extract = tar.extract();
-    gunzip.on('error', (error) => (failure ??= error));
-    const piping = pipeline(gunzip, extract, options.signal ? { signal: options.signal } : {}).catch(
-      (error: unknown) => {
-        failure ??= error;
+    const gunzip = new LendingGunzip({ chunkSize: INFLATE_CHUNK });
+    const reader = new TarReader(gunzip);
+    const state = {
+      lastMember: null as string | null,
+      get tarBytes() {
+        return reader.position;
       },
-    );
-    const feeding = feedFile(path, gunzip, options).catch((error: unknown) => {
-      failure ??= error;
-      gunzip.destroy(error as Error);
-    });
+    };
+    const abort = (): void => gunzip.destroy(new CancelledError());
+    options.signal?.addEventListener('abort', abort, { once: true });
+    const feeding = feedFile(path, gunzip, options).catch((error: unknown) => gunzip.destroy(error as Error));
+    let serial = 0;
     try {
-      for await (const member of extract) {
-        const header = member.header;
-        const checked = normalizeMemberName(header.name);
-        if (!checked.ok) throw refuse(path, header.name, checked.problem);
+      for (;;) {
+        const member = await reader.next();
+        if (member === null) break;
+        serial += 1;
+        const current = serial;
+        const checked = normalizeMemberName(member.name);
+        if (!checked.ok) throw refuse(path, member.name, checked.problem);
         const memberPath = checked.path;
-        const mtime = Math.floor((header.mtime?.getTime() ?? 0) / 1000);
-        state.lastMember = header.name;
-        // Where the next member starts: header plus data padded to 512 bytes (for messages).
-        state.tarBytes += 512 + Math.ceil((header.size ?? 0) / 512) * 512;
-        switch (header.type) {
+        const mtime = member.mtime;
+        state.lastMember = member.name;
+        switch (member.type) {
           case 'directory':
             yield { kind: 'directory', path: memberPath, mtime };
             break;
           case 'file':
           case 'contiguous-file':
-            if (memberPath === '') throw refuse(path, header.name, 'a file cannot be the media root');
+            if (memberPath === '') throw refuse(path, member.name, 'a file cannot be the media root');
             yield {
               kind: 'file',
               path: memberPath,
-              size: header.size ?? 0,
+              size: member.size,
               mtime,
-              body: guarded(member as AsyncIterable<Uint8Array>, (error) =>
-                describeFailure(path, failure ?? error, state),
+              body: memberBody(
+                reader,
+                () => serial === current,
+                (error) => describeFailure(path, error, state),
               ),
             };
             break;
           case 'symlink': {
-            const target = resolveSymlinkTarget(memberPath, header.linkname ?? '');
-            if (!target.ok) throw refuse(path, header.name, `it is a symbolic link and ${target.problem}`);
+            const target = resolveSymlinkTarget(memberPath, member.linkname);
+            if (!target.ok) throw refuse(path, member.name, `it is a symbolic link and ${target.problem}`);
             yield { kind: 'link', path: memberPath, target: target.path, mtime };
             break;
           }
           case 'link': {
-            const target = normalizeMemberName(header.linkname ?? '');
+            const target = normalizeMemberName(member.linkname);
             if (!target.ok || target.path === '') {
-              throw refuse(path, header.name, `it is a hard link to "${header.linkname ?? ''}", outside the media`);
+              throw refuse(path, member.name, `it is a hard link to "${member.linkname}", outside the media`);
             }
             yield { kind: 'link', path: memberPath, target: target.path, mtime };
             break;
@@ -200,22 +203,23 @@ export async function openTarball(path: string, options: TarballOptions = {}): P
           case 'character-device':
           case 'block-device':
           case 'fifo':
-            throw refuse(path, header.name, `it is a ${header.type.replace('-', ' ')}, which a FAT card cannot hold`);
+            throw refuse(path, member.name, `it is a ${member.type.replace('-', ' ')}, which a FAT card cannot hold`);
           default:
-            throw refuse(path, header.name, `its tar type "${String(header.type)}" is not supported`);
+            throw refuse(path, member.name, `its tar type ${member.type.replace('unknown ', '')} is not supported`);
         }
-        member.resume(); // drain whatever the consumer left unread
       }
+      // Inflate the rest (end-of-archive blocks) too, so that the gzip checksum is verified.
+      while ((await gunzip.pull(Infinity)) !== null);
     } catch (error) {
       if (options.signal?.aborted) throw new CancelledError();
-      throw describeFailure(path, failure ?? error, state);
+      throw describeFailure(path, error, state);
     } finally {
+      serial = -1;
+      options.signal?.removeEventListener('abort', abort);
       gunzip.destroy();
       await feeding;
     }
-    await piping;
     if (options.signal?.aborted) throw new CancelledError();
-    if (failure !== null) throw describeFailure(path, failure, state);
   }
 
   return { path, size, fingerprint, entries };

@@ -11,11 +11,6 @@ export interface BlockTarget {
   allocate(size: number): Buffer;
   /** Write the whole buffer at `position` (bytes). */
   write(buffer: Buffer, position: number): Promise<void>;
-  /**
-   * Write several buffers one after the other from `position`. Only targets that take any
-   * buffer (not direct I/O) have it; writers then hand over their data without copying it.
-   */
-  writev?(buffers: readonly Uint8Array[], position: number): Promise<void>;
   /** Make `length` bytes at `position` read as zero. */
   zero(position: number, length: number): Promise<void>;
   /** Read up to `buffer.length` bytes at `position`; returns the count read. */

@@ -36,27 +36,6 @@ class FileTarget implements BlockTarget {
     await writeAll(this.handle, buffer, position);
   }
 
-  async writev(buffers: readonly Uint8Array[], position: number): Promise<void> {
-    const length = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
-    this.check(position, length);
-    const { bytesWritten } = await this.handle.writev(buffers as Uint8Array[], position);
-    if (bytesWritten !== length) {
-      // A short vectored write: finish it piece by piece.
-      let skip = bytesWritten;
-      let at = position + bytesWritten;
-      for (const buffer of buffers) {
-        if (skip >= buffer.length) {
-          skip -= buffer.length;
-          continue;
-        }
-        const rest = Buffer.from(buffer.buffer, buffer.byteOffset + skip, buffer.length - skip);
-        await writeAll(this.handle, rest, at);
-        at += rest.length;
-        skip = 0;
-      }
-    }
-  }
-
   async zero(position: number, length: number): Promise<void> {
     this.check(position, length);
     if (this.fresh) return;

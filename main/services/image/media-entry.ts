@@ -10,6 +10,10 @@ export type MediaEntry =
       size: number;
       /** Unix seconds. */
       mtime: number;
+      /**
+       * The data. Chunks may be lent by the source: each is valid only until the next one is
+       * asked for, so a consumer that keeps data copies it.
+       */
       body: AsyncIterable<Uint8Array>;
     }
   | {

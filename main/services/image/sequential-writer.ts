@@ -15,16 +15,16 @@ const ZEROS = Buffer.alloc(64 * 1024);
  * way at once, so that CPU (decompression) and I/O overlap and the target sees few, large,
  * sequential writes.
  *
- * Targets that take any buffer (`writev`) get the producer's chunks as they are, gathered into
- * one vectored write: no copy. Targets that need aligned buffers (direct I/O) get the bytes
- * copied into aligned staging buffers.
+ * Bytes are copied into a few reused staging buffers (aligned where the target needs it), so a
+ * chunk given to `write()` is done with when the call returns: sources may lend their buffers
+ * (see LendingGunzip). Reused buffers also spare the page faults of fresh memory, which cost
+ * more than the copy.
  */
 export class SequentialWriter {
   private readonly bufferSize: number;
-  private readonly staging: Buffer[] | null;
+  private readonly staging: Buffer[];
   private readonly pending: Promise<void>[] = [];
   private readonly inFlight: number;
-  private gathered: Uint8Array[] = [];
   private current = 0;
   private fill = 0;
   private start: number;
@@ -35,11 +35,9 @@ export class SequentialWriter {
     start: number,
     options: SequentialWriterOptions = {},
   ) {
-    this.bufferSize = options.bufferSize ?? 4 << 20;
+    this.bufferSize = options.bufferSize ?? 1 << 20;
     this.inFlight = Math.max(1, options.inFlight ?? 2);
-    this.staging = target.writev
-      ? null
-      : Array.from({ length: this.inFlight + 1 }, () => target.allocate(this.bufferSize));
+    this.staging = Array.from({ length: this.inFlight + 1 }, () => target.allocate(this.bufferSize));
     this.start = start;
   }
 
@@ -48,13 +46,8 @@ export class SequentialWriter {
     return this.start + this.fill;
   }
 
+  /** Copy `chunk` out; the caller may reuse it once this resolves. */
   async write(chunk: Uint8Array): Promise<void> {
-    if (this.staging === null) {
-      this.gathered.push(chunk);
-      this.fill += chunk.length;
-      if (this.fill >= this.bufferSize) await this.submit();
-      return;
-    }
     let offset = 0;
     while (offset < chunk.length) {
       const buffer = this.staging[this.current] as Buffer;
@@ -86,14 +79,8 @@ export class SequentialWriter {
   private async submit(): Promise<void> {
     this.throwIfFailed();
     const position = this.start;
-    let write: Promise<void>;
-    if (this.staging === null) {
-      write = (this.target.writev as NonNullable<BlockTarget['writev']>).call(this.target, this.gathered, position);
-      this.gathered = [];
-    } else {
-      write = this.target.write((this.staging[this.current] as Buffer).subarray(0, this.fill), position);
-      this.current = (this.current + 1) % this.staging.length;
-    }
+    const write = this.target.write((this.staging[this.current] as Buffer).subarray(0, this.fill), position);
+    this.current = (this.current + 1) % this.staging.length;
     this.pending.push(
       write.catch((error: unknown) => {
         this.failure ??= error;
@@ -101,7 +88,7 @@ export class SequentialWriter {
     );
     this.start += this.fill;
     this.fill = 0;
-    // At most `inFlight` writes under way; with staging, this also frees the next buffer.
+    // At most `inFlight` writes under way; this also frees the next staging buffer.
     if (this.pending.length >= this.inFlight) await this.pending.shift();
     this.throwIfFailed();
   }

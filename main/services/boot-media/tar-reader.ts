@@ -1,0 +1,283 @@
+/**
+ * A streaming tar reader (POSIX ustar and pax, GNU long names, old v7 headers) over a source
+ * of lent bytes: member data comes out as views into the source's buffers, without copies.
+ */
+
+/** Bytes in order, as views valid until the next call; null at the end. */
+export interface ByteSource {
+  pull(max: number): Promise<Uint8Array | null>;
+}
+
+export type TarMemberType =
+  | 'file'
+  | 'contiguous-file'
+  | 'link'
+  | 'symlink'
+  | 'character-device'
+  | 'block-device'
+  | 'directory'
+  | 'fifo'
+  | `unknown (type flag "${string}")`;
+
+export interface TarMember {
+  name: string;
+  linkname: string;
+  type: TarMemberType;
+  /** Bytes of data that follow the header. */
+  size: number;
+  /** Unix seconds. */
+  mtime: number;
+  /** Offset of the member's (first) header in the tar stream. */
+  offset: number;
+}
+
+export class TarFormatError extends Error {
+  constructor(
+    readonly kind: 'corrupt' | 'truncated',
+    message: string,
+    /** Offset in the tar stream where the problem is. */
+    readonly offset: number,
+  ) {
+    super(message);
+    this.name = 'TarFormatError';
+  }
+}
+
+const BLOCK = 512;
+/** Pax and GNU long-name members are read into memory; real ones are a few hundred bytes. */
+const MAX_METADATA = 1 << 20;
+
+const TYPES: Record<string, TarMemberType> = {
+  '0': 'file',
+  '\0': 'file',
+  '7': 'contiguous-file',
+  '1': 'link',
+  '2': 'symlink',
+  '3': 'character-device',
+  '4': 'block-device',
+  '5': 'directory',
+  '6': 'fifo',
+};
+
+interface Overrides {
+  path?: string;
+  linkpath?: string;
+  size?: number;
+  mtime?: number;
+}
+
+export class TarReader {
+  /** Bytes of the tar stream consumed so far. */
+  position = 0;
+  private dataLeft = 0;
+  private paddingLeft = 0;
+  private finished = false;
+  private readonly header = Buffer.alloc(BLOCK);
+  private global: Overrides = {};
+
+  constructor(private readonly source: ByteSource) {}
+
+  /**
+   * The next member, after skipping what is left of the previous one; null after the
+   * end-of-archive block (or at the end of the data on a member boundary).
+   */
+  async next(): Promise<TarMember | null> {
+    if (this.finished) return null;
+    await this.skip(this.dataLeft + this.paddingLeft);
+    this.dataLeft = 0;
+    this.paddingLeft = 0;
+    let local: Overrides = {};
+    let offset: number | null = null;
+    for (;;) {
+      const start = this.position;
+      if (!(await this.readBlock(this.header))) {
+        if (offset !== null)
+          throw new TarFormatError('truncated', 'the archive ends after a pax or GNU long-name header', start);
+        this.finished = true;
+        return null;
+      }
+      offset ??= start;
+      if (isZeroBlock(this.header)) {
+        this.finished = true;
+        return null;
+      }
+      verifyChecksum(this.header, start);
+      const flag = String.fromCharCode(this.header[156] as number);
+      const size = readNumber(this.header, 124, 12, 'size', start);
+      if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
+        if (size > MAX_METADATA) {
+          throw new TarFormatError('corrupt', `a metadata member of ${size} bytes is too large to be real`, start);
+        }
+        const data = Buffer.alloc(size);
+        if (!(await this.readBlock(data)))
+          throw new TarFormatError('truncated', 'the archive ends inside a metadata member', start);
+        await this.skip(padding(size));
+        if (flag === 'x') local = { ...local, ...parsePax(data, this.position - size - padding(size)) };
+        else if (flag === 'g')
+          this.global = { ...this.global, ...parsePax(data, this.position - size - padding(size)) };
+        else if (flag === 'L') local.path = cString(data, 0, data.length);
+        else local.linkpath = cString(data, 0, data.length);
+        continue;
+      }
+      const values = { ...this.global, ...local };
+      let name = values.path ?? headerName(this.header);
+      let type: TarMemberType = TYPES[flag] ?? `unknown (type flag "${flag}")`;
+      // Pre-POSIX archives mark folders only by the trailing slash.
+      if (type === 'file' && flag !== '0' && name.endsWith('/')) type = 'directory';
+      if (name === '') throw new TarFormatError('corrupt', 'a member has an empty name', start);
+      const memberSize = values.size ?? size;
+      const hasData = type === 'file' || type === 'contiguous-file' || type.startsWith('unknown');
+      this.dataLeft = hasData ? memberSize : 0;
+      this.paddingLeft = hasData ? padding(memberSize) : 0;
+      if (type === 'directory' && !name.endsWith('/')) name += '/';
+      return {
+        name,
+        linkname: values.linkpath ?? cString(this.header, 157, 100),
+        type,
+        size: this.dataLeft,
+        mtime: values.mtime ?? readNumber(this.header, 136, 12, 'mtime', start),
+        offset,
+      };
+    }
+  }
+
+  /** The next piece of the current member's data (a lent view); null at its end. */
+  async read(): Promise<Uint8Array | null> {
+    if (this.dataLeft === 0) return null;
+    const view = await this.source.pull(this.dataLeft);
+    if (view === null) {
+      throw new TarFormatError(
+        'truncated',
+        `the archive ends with ${this.dataLeft} bytes of a member missing`,
+        this.position,
+      );
+    }
+    this.dataLeft -= view.length;
+    this.position += view.length;
+    return view;
+  }
+
+  /** Fill `target` completely; false if the data ends before the first byte. */
+  private async readBlock(target: Uint8Array): Promise<boolean> {
+    let filled = 0;
+    while (filled < target.length) {
+      const view = await this.source.pull(target.length - filled);
+      if (view === null) {
+        if (filled === 0) return false;
+        throw new TarFormatError('truncated', 'the archive ends in the middle of a header', this.position);
+      }
+      target.set(view, filled);
+      filled += view.length;
+      this.position += view.length;
+    }
+    return true;
+  }
+
+  private async skip(count: number): Promise<void> {
+    while (count > 0) {
+      const view = await this.source.pull(count);
+      if (view === null) {
+        throw new TarFormatError(
+          'truncated',
+          `the archive ends with ${count} bytes of a member missing`,
+          this.position,
+        );
+      }
+      count -= view.length;
+      this.position += view.length;
+    }
+  }
+}
+
+function padding(size: number): number {
+  return (BLOCK - (size % BLOCK)) % BLOCK;
+}
+
+function isZeroBlock(block: Uint8Array): boolean {
+  for (const byte of block) if (byte !== 0) return false;
+  return true;
+}
+
+function verifyChecksum(header: Buffer, offset: number): void {
+  const stored = readNumber(header, 148, 8, 'checksum', offset);
+  let unsigned = 0;
+  let signed = 0;
+  for (let index = 0; index < BLOCK; index += 1) {
+    const byte = index >= 148 && index < 156 ? 0x20 : (header[index] as number);
+    unsigned += byte;
+    signed += byte > 127 ? byte - 256 : byte;
+  }
+  if (stored !== unsigned && stored !== signed) {
+    throw new TarFormatError('corrupt', `bad header checksum (stored ${stored}, computed ${unsigned})`, offset);
+  }
+}
+
+/** An octal field (NUL- or space-terminated), or GNU's base-256 for large values. */
+function readNumber(header: Buffer, start: number, length: number, field: string, offset: number): number {
+  const first = header[start] as number;
+  if (first & 0x80) {
+    if (first === 0xff) throw new TarFormatError('corrupt', `the ${field} field is negative`, offset + start);
+    let value = first & 0x7f;
+    for (let index = 1; index < length; index += 1) value = value * 256 + (header[start + index] as number);
+    if (!Number.isSafeInteger(value))
+      throw new TarFormatError('corrupt', `the ${field} field is too large`, offset + start);
+    return value;
+  }
+  const text = header
+    .toString('latin1', start, start + length)
+    .replace(/\0.*$/s, '')
+    .trim();
+  if (text === '') return 0;
+  if (!/^[0-7]+$/.test(text)) {
+    throw new TarFormatError('corrupt', `the ${field} field "${text}" is not an octal number`, offset + start);
+  }
+  return parseInt(text, 8);
+}
+
+function cString(data: Buffer, start: number, length: number): string {
+  const end = data.indexOf(0, start);
+  return data.toString('utf8', start, end === -1 || end > start + length ? start + length : end);
+}
+
+function headerName(header: Buffer): string {
+  const name = cString(header, 0, 100);
+  // POSIX ustar ("ustar\0" + "00") keeps long paths' leading part in the prefix field.
+  const posix = header.toString('latin1', 257, 263) === 'ustar\0';
+  const prefix = posix ? cString(header, 345, 155) : '';
+  return prefix === '' ? name : `${prefix}/${name}`;
+}
+
+/** Pax extended header records: "<length> <key>=<value>\n". */
+function parsePax(data: Buffer, offset: number): Overrides {
+  const result: Overrides = {};
+  let at = 0;
+  while (at < data.length) {
+    const space = data.indexOf(0x20, at);
+    const length = space === -1 ? NaN : Number(data.toString('latin1', at, space));
+    if (data[at] === 0) break; // NUL padding after the records
+    if (
+      !Number.isInteger(length) ||
+      length <= space - at ||
+      at + length > data.length ||
+      data[at + length - 1] !== 0x0a
+    ) {
+      throw new TarFormatError('corrupt', 'a pax header record is malformed', offset + at);
+    }
+    const record = data.toString('utf8', space + 1, at + length - 1);
+    const equals = record.indexOf('=');
+    if (equals === -1) throw new TarFormatError('corrupt', 'a pax header record has no "="', offset + at);
+    const key = record.slice(0, equals);
+    const value = record.slice(equals + 1);
+    if (key === 'path') result.path = value;
+    else if (key === 'linkpath') result.linkpath = value;
+    else if (key === 'size' || key === 'mtime') {
+      const number = Number(value);
+      if (!Number.isFinite(number) || number < 0 || (key === 'size' && !Number.isSafeInteger(number))) {
+        throw new TarFormatError('corrupt', `the pax ${key} "${value}" is not a valid number`, offset + at);
+      }
+      result[key] = Math.floor(number);
+    }
+    at += length;
+  }
+  return result;
+}

@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+import { setImmediate as tick } from 'node:timers/promises';
+import zlib from 'node:zlib';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { LendingGunzip } from '../../../main/services/boot-media/lending-gunzip.js';
+
+/** Data that compresses like boot media: random runs (firmware) between text and zeros. */
+function mixedData(size: number, seed: number): Buffer {
+  const data = Buffer.alloc(size);
+  let at = 0;
+  let state = seed;
+  while (at < size) {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    const run = Math.min(size - at, 1000 + (state % 200_000));
+    if (state % 3 === 0) randomBytes(run).copy(data, at);
+    else if (state % 3 === 1) data.write('console=tty1 modules=loop,squashfs quiet\n'.repeat(run / 40 + 1), at, run);
+    at += run;
+  }
+  return data;
+}
+
+async function feed(gunzip: LendingGunzip, compressed: Buffer, piece: number): Promise<void> {
+  for (let offset = 0; offset < compressed.length; offset += piece) {
+    await gunzip.write(compressed.subarray(offset, offset + piece));
+  }
+  gunzip.end();
+}
+
+describe('LendingGunzip', () => {
+  it('inflates exactly, whatever the input pieces and pull sizes', async () => {
+    const data = mixedData(2 << 20, 7);
+    const compressed = zlib.gzipSync(data, { level: 6 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 2000, max: 300_000 }),
+        fc.integer({ min: 1000, max: 1 << 20 }),
+        fc.integer({ min: 0, max: 3 }),
+        async (piece, pullSize, pauses) => {
+          const gunzip = new LendingGunzip({ chunkSize: 16 << 10, highWater: 128 << 10 });
+          const feeding = feed(gunzip, compressed, piece);
+          const out = Buffer.alloc(data.length);
+          let at = 0;
+          for (let view = await gunzip.pull(pullSize); view !== null; view = await gunzip.pull(pullSize)) {
+            // The view must stay intact while the inflater runs ahead.
+            const copy = Buffer.from(view);
+            for (let index = 0; index < pauses; index += 1) await tick();
+            if (!copy.equals(view)) throw new Error(`a lent view changed near byte ${at}`);
+            out.set(view, at);
+            at += view.length;
+          }
+          await feeding;
+          expect(at).toBe(data.length);
+          expect(out.equals(data)).toBe(true);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('reuses a small pool of output buffers on this Node (the fast path is active)', async () => {
+    const data = mixedData(24 << 20, 3);
+    const gunzip = new LendingGunzip({ chunkSize: 256 << 10, highWater: 2 << 20 });
+    expect(gunzip.pooled).toBe(true);
+    const feeding = feed(gunzip, zlib.gzipSync(data, { level: 1 }), 256 << 10);
+    const buffers = new Set<ArrayBufferLike>();
+    let total = 0;
+    for (let view = await gunzip.pull(1 << 20); view !== null; view = await gunzip.pull(1 << 20)) {
+      buffers.add(view.buffer);
+      total += view.length;
+    }
+    await feeding;
+    expect(total).toBe(data.length);
+    // 96 chunks of 256 KiB went through far fewer buffers.
+    expect(buffers.size).toBeLessThanOrEqual(24);
+  });
+
+  it('holds the producer back while the consumer lags', async () => {
+    const data = mixedData(16 << 20, 5);
+    const gunzip = new LendingGunzip({ chunkSize: 64 << 10, highWater: 1 << 20 });
+    const compressed = zlib.gzipSync(data, { level: 1 });
+    let most = 0;
+    const feeding = (async () => {
+      for (let offset = 0; offset < compressed.length; offset += 16 << 10) {
+        await gunzip.write(compressed.subarray(offset, offset + (16 << 10)));
+        most = Math.max(most, gunzip.buffered);
+      }
+      gunzip.end();
+    })();
+    let total = 0;
+    for (let view = await gunzip.pull(4096); view !== null; view = await gunzip.pull(4096)) {
+      total += view.length;
+      if (total % (256 << 10) === 0) await tick();
+    }
+    await feeding;
+    expect(total).toBe(data.length);
+    // At most the high-water mark plus what one 16 KiB piece inflates to.
+    expect(most).toBeLessThan((1 << 20) + (16 << 10) * 1100);
+  });
+
+  it('inflates highly compressible data correctly when the pool runs dry', async () => {
+    const data = Buffer.alloc(40 << 20);
+    const compressed = zlib.gzipSync(data);
+    expect(compressed.length).toBeLessThan(100 << 10);
+    const gunzip = new LendingGunzip({ chunkSize: 64 << 10, highWater: 256 << 10 });
+    const feeding = feed(gunzip, compressed, compressed.length);
+    let total = 0;
+    for (let view = await gunzip.pull(1 << 20); view !== null; view = await gunzip.pull(1 << 20)) {
+      if (view.some((byte) => byte !== 0)) throw new Error(`non-zero byte near ${total}`);
+      total += view.length;
+      await tick();
+    }
+    await feeding;
+    expect(total).toBe(data.length);
+  });
+
+  it('reports a truncated stream and a corrupt one', async () => {
+    const compressed = zlib.gzipSync(mixedData(1 << 20, 9));
+    const truncated = new LendingGunzip();
+    const feeding = feed(truncated, compressed.subarray(0, compressed.length - 100), 64 << 10).catch(() => undefined);
+    await expect(drain(truncated)).rejects.toThrow(/unexpected end of file/);
+    await feeding;
+
+    const damaged = Buffer.from(compressed);
+    damaged[damaged.length - 6] = (damaged[damaged.length - 6] as number) ^ 0xff; // the CRC-32 in the trailer
+    const corrupt = new LendingGunzip();
+    const feeding2 = feed(corrupt, damaged, 64 << 10).catch(() => undefined);
+    await expect(drain(corrupt)).rejects.toMatchObject({ code: 'Z_DATA_ERROR' });
+    await feeding2;
+  });
+
+  it('ends pending pulls and writes when destroyed', async () => {
+    const gunzip = new LendingGunzip();
+    const pulling = gunzip.pull(100);
+    gunzip.destroy(new Error('stopped by the user'));
+    await expect(pulling).rejects.toThrow('stopped by the user');
+    await expect(gunzip.write(zlib.gzipSync(Buffer.from('x')))).rejects.toThrow('stopped by the user');
+  });
+});
+
+async function drain(gunzip: LendingGunzip): Promise<number> {
+  let total = 0;
+  for (let view = await gunzip.pull(1 << 20); view !== null; view = await gunzip.pull(1 << 20)) total += view.length;
+  return total;
+}
