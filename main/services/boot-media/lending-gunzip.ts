@@ -3,8 +3,8 @@ import zlib from 'node:zlib';
 /**
  * A gunzip whose output is *lent*: `pull()` returns views into a small set of reused buffers,
  * valid until the next `pull()`. Reading boot media this way is about twice as fast as with a
- * plain zlib stream: a plain stream allocates a fresh 256 KiB buffer for every output chunk,
- * and on a 100 MB tarball the page faults on that fresh memory cost more than the inflating.
+ * plain zlib stream: a plain stream allocates a fresh buffer for every output chunk, and on a
+ * 100 MB tarball the page faults on that fresh memory cost more than the inflating.
  *
  * Node's zlib streams write each chunk into `stream._outBuffer` and replace it when it is full
  * (`processCallback` in Node's lib/zlib.js, the same from Node 10 to 24). The replacement is
@@ -53,11 +53,12 @@ export class LendingGunzip {
   readonly pooled: boolean;
 
   constructor(options: LendingGunzipOptions = {}) {
-    this.chunkSize = options.chunkSize ?? 256 << 10;
+    this.chunkSize = options.chunkSize ?? 1 << 20;
     this.highWater = options.highWater ?? 4 << 20;
     this.inflater = zlib.createGunzip({ chunkSize: this.chunkSize });
     this.pooled = this.interceptOutput(Math.ceil((2 * this.highWater) / this.chunkSize) + 4);
-    // Flowing from the start and never paused, so every chunk is delivered as it is made.
+    // Flowing from the start, paused only past the high-water mark. Chunks that wait inside the
+    // paused stream count as delivered only once emitted, so their buffers are not reused.
     this.inflater.on('data', (chunk: Buffer) => this.deliver(chunk));
     this.inflater.on('end', () => {
       this.ended = true;
@@ -67,7 +68,8 @@ export class LendingGunzip {
       this.failure ??= error;
       this.wake();
     });
-    // A destroyed inflater may never call back for what it was given.
+    // A destroyed inflater may never call back for what it was given. (The feeder stops then,
+    // so an input buffer zlib might still read is never refilled.)
     this.inflater.on('close', () => this.writeDone?.());
   }
 
@@ -78,20 +80,22 @@ export class LendingGunzip {
 
   /**
    * Inflate `input`. Resolves once the input is consumed and the consumer has caught up
-   * enough; `input` may be reused then. Rejects with the inflater's error.
+   * enough; `input` may be reused then. Resolves false, without taking the input, once the
+   * inflater is destroyed; rejects with the inflater's error.
    */
-  async write(input: Uint8Array): Promise<void> {
+  async write(input: Uint8Array): Promise<boolean> {
     while (this.buffered > this.highWater && this.failure === null && !this.inflater.destroyed) {
       await new Promise<void>((resolve) => (this.wakeProducer = resolve));
     }
     this.throwIfFailed();
-    if (this.inflater.destroyed) return;
+    if (this.inflater.destroyed) return false;
     await new Promise<void>((resolve) => {
       this.writeDone = resolve;
       this.inflater.write(input, () => resolve());
     });
     this.writeDone = null;
     this.throwIfFailed();
+    return !this.inflater.destroyed;
   }
 
   /** No more input. */
@@ -112,6 +116,7 @@ export class LendingGunzip {
    * at the end of the data. Rejects with the inflater's error (a truncated or corrupt stream).
    */
   async pull(max: number): Promise<Uint8Array | null> {
+    if (this.wakeConsumer !== null) throw new Error('bug: LendingGunzip.pull() called while another is pending');
     this.releasable = this.consumed;
     this.release();
     for (;;) {
@@ -123,7 +128,10 @@ export class LendingGunzip {
         this.headOffset += count;
         if (this.headOffset === head.length) this.advanceHead();
         this.consumed += count;
-        if (this.wakeProducer !== null && this.buffered <= this.highWater) this.wake();
+        if (this.buffered <= this.highWater) {
+          if (this.inflater.isPaused()) this.inflater.resume();
+          if (this.wakeProducer !== null) this.wake();
+        }
         return view;
       }
       if (this.ended) return null;
@@ -144,6 +152,9 @@ export class LendingGunzip {
   private deliver(chunk: Buffer): void {
     if (chunk.length === 0) return;
     this.produced += chunk.length;
+    // One piece of input can inflate to a thousand times its size (a run of zeros): past the
+    // high-water mark, let the stream hold back its next inflate until the consumer catches up.
+    if (this.buffered > this.highWater) this.inflater.pause();
     const slot = this.slots.get(chunk.buffer);
     if (slot !== undefined) {
       slot.delivered += chunk.length;

@@ -98,6 +98,8 @@ export class TarReader {
       }
       offset ??= start;
       if (isZeroBlock(this.header)) {
+        if (offset !== start)
+          throw new TarFormatError('truncated', 'the archive ends after a pax or GNU long-name header', start);
         this.finished = true;
         return null;
       }
@@ -112,9 +114,9 @@ export class TarReader {
         if (!(await this.readBlock(data)))
           throw new TarFormatError('truncated', 'the archive ends inside a metadata member', start);
         await this.skip(padding(size));
-        if (flag === 'x') local = { ...local, ...parsePax(data, this.position - size - padding(size)) };
-        else if (flag === 'g')
-          this.global = { ...this.global, ...parsePax(data, this.position - size - padding(size)) };
+        const at = this.position - size - padding(size);
+        if (flag === 'x') local = applyPax(local, data, at);
+        else if (flag === 'g') this.global = applyPax(this.global, data, at);
         else if (flag === 'L') local.path = cString(data, 0, data.length);
         else local.linkpath = cString(data, 0, data.length);
         continue;
@@ -122,11 +124,12 @@ export class TarReader {
       const values = { ...this.global, ...local };
       let name = values.path ?? headerName(this.header);
       let type: TarMemberType = TYPES[flag] ?? `unknown (type flag "${flag}")`;
-      // Pre-POSIX archives mark folders only by the trailing slash.
-      if (type === 'file' && flag !== '0' && name.endsWith('/')) type = 'directory';
+      // Pre-POSIX archives mark folders only by the trailing slash (GNU tar reads it so too).
+      if ((type === 'file' || type === 'contiguous-file') && name.endsWith('/')) type = 'directory';
       if (name === '') throw new TarFormatError('corrupt', 'a member has an empty name', start);
       const memberSize = values.size ?? size;
-      const hasData = type === 'file' || type === 'contiguous-file' || type.startsWith('unknown');
+      // Hard links carry data only in pax archives that say so; GNU tar gives them size 0.
+      const hasData = type === 'file' || type === 'contiguous-file' || type === 'link' || type.startsWith('unknown');
       this.dataLeft = hasData ? memberSize : 0;
       this.paddingLeft = hasData ? padding(memberSize) : 0;
       if (type === 'directory' && !name.endsWith('/')) name += '/';
@@ -135,7 +138,7 @@ export class TarReader {
         linkname: values.linkpath ?? cString(this.header, 157, 100),
         type,
         size: this.dataLeft,
-        mtime: values.mtime ?? readNumber(this.header, 136, 12, 'mtime', start),
+        mtime: values.mtime ?? readNumber(this.header, 136, 12, 'mtime', start, true),
         offset,
       };
     }
@@ -212,16 +215,28 @@ function verifyChecksum(header: Buffer, offset: number): void {
   }
 }
 
-/** An octal field (NUL- or space-terminated), or GNU's base-256 for large values. */
-function readNumber(header: Buffer, start: number, length: number, field: string, offset: number): number {
+/**
+ * An octal field (NUL- or space-terminated), or GNU's base-256 (two's complement, first byte
+ * 0x80 or above) for values octal cannot hold: files of 8 GiB and more, dates before 1970.
+ */
+function readNumber(
+  header: Buffer,
+  start: number,
+  length: number,
+  field: string,
+  offset: number,
+  signed = false,
+): number {
   const first = header[start] as number;
   if (first & 0x80) {
-    if (first === 0xff) throw new TarFormatError('corrupt', `the ${field} field is negative`, offset + start);
-    let value = first & 0x7f;
-    for (let index = 1; index < length; index += 1) value = value * 256 + (header[start + index] as number);
-    if (!Number.isSafeInteger(value))
-      throw new TarFormatError('corrupt', `the ${field} field is too large`, offset + start);
-    return value;
+    let value = BigInt(first & 0x7f);
+    for (let index = 1; index < length; index += 1) value = (value << 8n) | BigInt(header[start + index] as number);
+    if (first & 0x40) value -= 1n << BigInt(8 * length - 1); // two's complement: negative
+    if (value < 0n && !signed) throw new TarFormatError('corrupt', `the ${field} field is negative`, offset + start);
+    if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
+      throw new TarFormatError('corrupt', `the ${field} field is out of range`, offset + start);
+    }
+    return Number(value);
   }
   const text = header
     .toString('latin1', start, start + length)
@@ -247,14 +262,17 @@ function headerName(header: Buffer): string {
   return prefix === '' ? name : `${prefix}/${name}`;
 }
 
-/** Pax extended header records: "<length> <key>=<value>\n". */
-function parsePax(data: Buffer, offset: number): Overrides {
-  const result: Overrides = {};
+/**
+ * Pax extended header records ("<length> <key>=<value>\n") applied over `base`. An empty
+ * value removes the keyword, as POSIX says.
+ */
+function applyPax(base: Overrides, data: Buffer, offset: number): Overrides {
+  const result: Overrides = { ...base };
   let at = 0;
   while (at < data.length) {
+    if (data[at] === 0) break; // NUL padding after the records
     const space = data.indexOf(0x20, at);
     const length = space === -1 ? NaN : Number(data.toString('latin1', at, space));
-    if (data[at] === 0) break; // NUL padding after the records
     if (
       !Number.isInteger(length) ||
       length <= space - at ||
@@ -268,14 +286,15 @@ function parsePax(data: Buffer, offset: number): Overrides {
     if (equals === -1) throw new TarFormatError('corrupt', 'a pax header record has no "="', offset + at);
     const key = record.slice(0, equals);
     const value = record.slice(equals + 1);
-    if (key === 'path') result.path = value;
-    else if (key === 'linkpath') result.linkpath = value;
-    else if (key === 'size' || key === 'mtime') {
+    if (key === 'path' || key === 'linkpath') {
+      if (value === '') delete result[key];
+      else result[key] = value;
+    } else if (key === 'size' || key === 'mtime') {
       const number = Number(value);
-      if (!Number.isFinite(number) || number < 0 || (key === 'size' && !Number.isSafeInteger(number))) {
+      if (value === '') delete result[key];
+      else if (!Number.isFinite(number) || (key === 'size' && (number < 0 || !Number.isSafeInteger(number)))) {
         throw new TarFormatError('corrupt', `the pax ${key} "${value}" is not a valid number`, offset + at);
-      }
-      result[key] = Math.floor(number);
+      } else result[key] = Math.floor(number);
     }
     at += length;
   }

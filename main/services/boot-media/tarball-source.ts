@@ -13,7 +13,6 @@ export type TarballOptions = MediaSourceOptions;
 const READ_CHUNK = 1 << 20;
 /** Compressed bytes handed to the inflater at a time: it holds back between pieces. */
 const FEED_PIECE = 256 << 10;
-const INFLATE_CHUNK = 256 << 10;
 
 /**
  * Feed the compressed file into the inflater through two reused read buffers, reading the
@@ -34,8 +33,12 @@ async function feedFile(path: string, sink: LendingGunzip, options: TarballOptio
       reading = handle.read(buffers[index ^ 1] as Buffer, 0, READ_CHUNK, position);
       const buffer = buffers[index] as Buffer;
       for (let offset = 0; offset < bytesRead; offset += FEED_PIECE) {
-        if (options.signal?.aborted) return;
-        await sink.write(buffer.subarray(offset, Math.min(bytesRead, offset + FEED_PIECE)));
+        if (options.signal?.aborted) {
+          sink.destroy(new CancelledError());
+          return;
+        }
+        // False: the reader stopped (done early, refused a member, failed).
+        if (!(await sink.write(buffer.subarray(offset, Math.min(bytesRead, offset + FEED_PIECE))))) return;
       }
     }
     sink.end();
@@ -144,7 +147,8 @@ export async function openTarball(path: string, options: TarballOptions = {}): P
   }
 
   async function* entries(): AsyncGenerator<MediaEntry> {
-    const gunzip = new LendingGunzip({ chunkSize: INFLATE_CHUNK });
+    if (options.signal?.aborted) throw new CancelledError();
+    const gunzip = new LendingGunzip();
     const reader = new TarReader(gunzip);
     const state = {
       lastMember: null as string | null,

@@ -114,6 +114,23 @@ describe('LendingGunzip', () => {
     expect(total).toBe(data.length);
   });
 
+  it('keeps memory bounded when one piece of input inflates to a thousand times its size', async () => {
+    const compressed = zlib.gzipSync(Buffer.alloc(64 << 20));
+    const gunzip = new LendingGunzip({ chunkSize: 64 << 10, highWater: 1 << 20 });
+    const feeding = feed(gunzip, compressed, compressed.length); // one write: all of it
+    await new Promise((resolve) => setTimeout(resolve, 200)); // a consumer that lags
+    let most = gunzip.buffered;
+    let total = 0;
+    for (let view = await gunzip.pull(64 << 10); view !== null; view = await gunzip.pull(64 << 10)) {
+      most = Math.max(most, gunzip.buffered + view.length);
+      total += view.length;
+      if (total % (1 << 20) === 0) await tick();
+    }
+    await feeding;
+    expect(total).toBe(64 << 20);
+    expect(most).toBeLessThanOrEqual((1 << 20) + 2 * (64 << 10));
+  });
+
   it('reports a truncated stream and a corrupt one', async () => {
     const compressed = zlib.gzipSync(mixedData(1 << 20, 9));
     const truncated = new LendingGunzip();
@@ -135,6 +152,13 @@ describe('LendingGunzip', () => {
     gunzip.destroy(new Error('stopped by the user'));
     await expect(pulling).rejects.toThrow('stopped by the user');
     await expect(gunzip.write(zlib.gzipSync(Buffer.from('x')))).rejects.toThrow('stopped by the user');
+  });
+
+  it('takes no more input once the reader stopped without an error', async () => {
+    const gunzip = new LendingGunzip();
+    gunzip.destroy();
+    expect(await gunzip.write(zlib.gzipSync(Buffer.from('x')))).toBe(false);
+    expect(await gunzip.pull(100)).toBeNull();
   });
 });
 

@@ -191,6 +191,67 @@ describe('TarReader', () => {
     expect(members.at(-1)?.name).toBe('./grüße.txt');
   });
 
+  it('reads dates before 1970, as GNU (base-256) and pax (negative mtime) write them', async () => {
+    const oldTree = path.join(temp.dir, 'old');
+    mkdirSync(oldTree, { recursive: true });
+    writeFileSync(path.join(oldTree, 'old.txt'), 'from 1960');
+    execFileSync('touch', ['-d', '@-315619200', path.join(oldTree, 'old.txt')]);
+    for (const format of ['gnu', 'pax']) {
+      const archive = execFileSync('tar', ['-C', oldTree, `--format=${format}`, '-cf', '-', 'old.txt']);
+      const members = await readAll(pieces(archive));
+      expect(members.map((member) => [member.name, member.mtime, member.data])).toEqual([
+        ['old.txt', -315619200, 'from 1960'],
+      ]);
+    }
+  });
+
+  it('treats a file-type member whose name ends in a slash as a folder', async () => {
+    const members = await readAll(pieces(Buffer.concat([header({ name: 'boot/', type: '0' }), END])));
+    expect(members.map((member) => [member.name, member.type])).toEqual([['boot/', 'directory']]);
+  });
+
+  it('applies pax keywords, and an empty value removes one', async () => {
+    const archive = Buffer.concat([
+      paxHeader('22 path=long/name.txt\n'),
+      header({ name: 'short.txt', type: '0', size: 2 }),
+      data('ok'),
+      paxHeader('8 path=\n'),
+      header({ name: 'kept.txt', type: '0', size: 4 }),
+      data('kept'),
+      END,
+    ]);
+    const members = await readAll(pieces(archive));
+    expect(members.map((member) => [member.name, member.data])).toEqual([
+      ['long/name.txt', 'ok'],
+      ['kept.txt', 'kept'],
+    ]);
+  });
+
+  it('skips the data a pax hard link carries and stays in step', async () => {
+    const archive = Buffer.concat([
+      header({ name: 'a.txt', type: '0', size: 3 }),
+      data('aaa'),
+      paxHeader('12 size=600\n'),
+      header({ name: 'b.txt', type: '1', linkname: 'a.txt' }),
+      data('x'.repeat(600)),
+      header({ name: 'c.txt', type: '0', size: 3 }),
+      data('ccc'),
+      END,
+    ]);
+    const members = await readAll(pieces(archive));
+    expect(members.map((member) => [member.name, member.type, member.linkname])).toEqual([
+      ['a.txt', 'file', ''],
+      ['b.txt', 'link', 'a.txt'],
+      ['c.txt', 'file', ''],
+    ]);
+  });
+
+  it('refuses an archive that ends right after a pax header', async () => {
+    const error = await failure(pieces(Buffer.concat([paxHeader('22 path=long/name.txt\n'), END])));
+    expect(error.kind).toBe('truncated');
+    expect(error.message).toMatch(/ends after a pax or GNU long-name header/);
+  });
+
   it('refuses malformed and oversized pax headers', async () => {
     const pax = (records: string, size = Buffer.byteLength(records)): Buffer => {
       const header = Buffer.alloc(512);
@@ -210,6 +271,33 @@ describe('TarReader', () => {
     expect((await failure(pieces(pax('', 5 << 20)))).message).toMatch(/too large to be real/);
   });
 });
+
+/** One 512-byte header, as tar writes it, with a correct checksum. */
+function header(fields: { name: string; type: string; size?: number; linkname?: string; mtime?: number }): Buffer {
+  const block = Buffer.alloc(512);
+  block.write(fields.name, 0);
+  block.write('0000644\0', 100);
+  block.write(`${(fields.size ?? 0).toString(8).padStart(11, '0')}\0`, 124);
+  block.write(`${(fields.mtime ?? 1735689600).toString(8).padStart(11, '0')}\0`, 136);
+  block.write(fields.type, 156);
+  block.write(fields.linkname ?? '', 157);
+  block.write('ustar\x0000', 257, 'latin1');
+  rewriteChecksum(block, 0);
+  return block;
+}
+
+function paxHeader(records: string): Buffer {
+  const body = Buffer.alloc(Math.ceil(Buffer.byteLength(records) / 512) * 512);
+  body.write(records);
+  return Buffer.concat([header({ name: 'PaxHeader', type: 'x', size: Buffer.byteLength(records) }), body]);
+}
+
+const data = (text: string): Buffer => {
+  const block = Buffer.alloc(Math.ceil(text.length / 512) * 512);
+  block.write(text);
+  return block;
+};
+const END = Buffer.alloc(1024);
 
 function rewriteChecksum(data: Buffer, offset: number): void {
   data.fill(0x20, offset + 148, offset + 156);
