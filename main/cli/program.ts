@@ -62,7 +62,7 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
   const program = new Command('apkovl')
     .description(
       'Apkovl Studio: define an Alpine Linux diskless machine, build its apkovl, and write ' +
-        'bootable SD cards and USB sticks from Alpine boot media.',
+        'bootable card images (for SD cards and USB sticks) from Alpine boot media.',
     )
     .version(packageVersion(), '-V, --version')
     // Options before a command belong to the program; fetch has a --version of its own.

@@ -63,13 +63,32 @@ export function fsckFat(image: string, offset: number, size: number): { status: 
   }
 }
 
+/** Run an mtools command on the FAT partition at 1 MiB of `image`. */
+function mtools(command: string, image: string, args: string[]): Buffer {
+  return execFileSync(command, ['-i', `${image}@@1M`, ...args], {
+    env: { ...process.env, MTOOLS_SKIP_CHECK: '1' },
+    maxBuffer: 1 << 28,
+  });
+}
+
+/** One file of the partition, read by mtype. */
+export function mtoolsRead(image: string, name: string): Buffer {
+  return mtools('mtype', image, [`::/${name}`]);
+}
+
+/** The partition's volume label, read by mlabel. */
+export function mtoolsLabel(image: string): string {
+  return mtools('mlabel', image, ['-s', '::']).toString('utf8');
+}
+
+/** mdir's recursive bare listing of the partition, as printed. */
+export function mtoolsListing(image: string): string {
+  return mtools('mdir', image, ['-/', '-b', '-a', '::']).toString('utf8');
+}
+
 /** Every path mtools sees on the FAT partition at 1 MiB (files and folders). */
 export function mtoolsPaths(image: string): string[] {
-  const output = execFileSync('mdir', ['-/', '-b', '-a', '-i', `${image}@@1M`, '::'], {
-    encoding: 'utf8',
-    env: { ...process.env, MTOOLS_SKIP_CHECK: '1' },
-  });
-  return output
+  return mtoolsListing(image)
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line.startsWith('::/'))
@@ -78,9 +97,7 @@ export function mtoolsPaths(image: string): string[] {
 
 /** Copy everything off the partition with mcopy and hash each file: path -> sha256. */
 export function mtoolsExtract(image: string, destination: string): Map<string, string> {
-  execFileSync('mcopy', ['-s', '-n', '-m', '-i', `${image}@@1M`, '::/*', destination], {
-    env: { ...process.env, MTOOLS_SKIP_CHECK: '1' },
-  });
+  mtools('mcopy', image, ['-s', '-n', '-m', '::/*', destination]);
   const files = new Map<string, string>();
   const walk = (directory: string, prefix: string): void => {
     for (const name of readdirSync(directory)) {

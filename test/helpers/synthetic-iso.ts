@@ -1,8 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pseudoRandomBytes } from './synthetic-media.js';
+import { mediaTreeWriter, pseudoRandomBytes } from './synthetic-media.js';
 
 /**
  * A synthetic Alpine x86_64 ISO, built by the tests with xorriso: the tree mkimage makes
@@ -30,16 +28,7 @@ export function createSyntheticIso(options: {
   const flavor = options.flavor ?? 'standard';
   const scale = options.scale ?? 0.05;
   const tree = path.join(options.dir, 'iso-tree');
-  const files = new Map<string, string>();
-  const mtime = Date.UTC(2025, 9, 9, 12) / 1000;
-  const put = (member: string, content: string | Buffer) => {
-    const full = path.join(tree, member);
-    mkdirSync(path.dirname(full), { recursive: true });
-    const data = typeof content === 'string' ? Buffer.from(content) : content;
-    writeFileSync(full, data);
-    utimesSync(full, mtime, mtime);
-    files.set(member, createHash('sha256').update(data).digest('hex'));
-  };
+  const { put, files } = mediaTreeWriter(tree);
   const random = (member: string, size: number) =>
     put(member, pseudoRandomBytes(member, Math.max(1, Math.round(size * scale))));
   put('.alpine-release', `alpine-${flavor}-${version} 251009\n`);

@@ -71,24 +71,38 @@ export function textBytes(label: string, size: number): Buffer {
   return Buffer.from(lines.join('')).subarray(0, size);
 }
 
+/**
+ * Writes media files into `tree` with a fixed mtime and records each one's sha256. `omit`
+ * lists paths to leave out.
+ */
+export function mediaTreeWriter(tree: string, omit: Iterable<string> = []) {
+  const files = new Map<string, string>();
+  const left = new Set(omit);
+  const writer = {
+    files,
+    /** Uncompressed bytes of file content written so far. */
+    bytes: 0,
+    put: (memberPath: string, content: string | Buffer): void => {
+      if (left.has(memberPath)) return;
+      const full = path.join(tree, memberPath);
+      mkdirSync(path.dirname(full), { recursive: true });
+      const data = typeof content === 'string' ? Buffer.from(content) : content;
+      writeFileSync(full, data);
+      utimesSync(full, MTIME, MTIME);
+      files.set(memberPath, createHash('sha256').update(data).digest('hex'));
+      writer.bytes += data.length;
+    },
+  };
+  return writer;
+}
+
 export function createSyntheticRpiMedia(options: SyntheticMediaOptions): SyntheticMedia {
   const arch = options.arch ?? 'aarch64';
   const version = options.version ?? '3.22.2';
   const scale = options.scale ?? 1;
   const tree = path.join(options.dir, 'tree');
-  const files = new Map<string, string>();
-  let bytes = 0;
-  const omit = new Set(options.omit ?? []);
-  const put = (memberPath: string, content: string | Buffer): void => {
-    if (omit.has(memberPath)) return;
-    const full = path.join(tree, memberPath);
-    mkdirSync(path.dirname(full), { recursive: true });
-    const data = typeof content === 'string' ? Buffer.from(content) : content;
-    writeFileSync(full, data);
-    utimesSync(full, MTIME, MTIME);
-    files.set(memberPath, createHash('sha256').update(data).digest('hex'));
-    bytes += data.length;
-  };
+  const writer = mediaTreeWriter(tree, options.omit);
+  const put = writer.put;
   const sized = (size: number) => Math.max(1, Math.round(size * scale));
   // Like the real media: kernel, initramfs, modloop and packages are already compressed
   // (incompressible); firmware and device trees compress somewhat; maps and configs are text.
@@ -168,7 +182,7 @@ export function createSyntheticRpiMedia(options: SyntheticMediaOptions): Synthet
     tree,
     tarball,
   ]);
-  return { tarball, tree, files, bytes };
+  return { tarball, tree, files: writer.files, bytes: writer.bytes };
 }
 
 /** A small apkovl (gzip + tar) with etc/hostname, made with the system tar. */

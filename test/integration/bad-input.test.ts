@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -9,6 +8,7 @@ import { PayloadTooLargeError } from '../../main/services/image/fat32-builder.js
 import { createOverlay, createSyntheticRpiMedia, type SyntheticMedia } from '../helpers/synthetic-media.js';
 import { alpineMembers, writeTarGz, type TarMember } from '../helpers/tar-builder.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { mtoolsRead } from '../helpers/external-tools.js';
 
 const MiB = 1024 * 1024;
 let temp: ReturnType<typeof makeTempDir>;
@@ -173,11 +173,7 @@ describe('links inside the media', () => {
     const output = path.join(temp.dir, 'links.img');
     await buildImage({ bootMedia: media, overlay, output, partitionBytes: 64 * MiB });
     const kernel = Buffer.alloc(100_000, 7);
-    const read = (name: string): Buffer =>
-      execFileSync('mtype', ['-i', `${output}@@1M`, `::/${name}`], {
-        env: { ...process.env, MTOOLS_SKIP_CHECK: '1' },
-        maxBuffer: 1 << 24,
-      });
+    const read = (name: string): Buffer => mtoolsRead(output, name);
     expect(read('boot/vmlinuz').equals(kernel)).toBe(true);
     expect(read('kernel.img').equals(kernel)).toBe(true);
   });

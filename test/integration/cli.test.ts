@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, runCli, startCli } from '../helpers/cli.js';
 import { createOverlay, createSyntheticRpiMedia, type SyntheticMedia } from '../helpers/synthetic-media.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { mtoolsLabel, mtoolsRead } from '../helpers/external-tools.js';
 
 let temp: ReturnType<typeof makeTempDir>;
 let media: SyntheticMedia;
@@ -22,6 +22,20 @@ const lines = (text: string) =>
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+/** `apkovl build` of the test media and overlay into `output`, 64 MiB, plus `extra`. */
+const buildArgs = (output: string, ...extra: string[]) => [
+  'build',
+  '--boot-media',
+  media.tarball,
+  '--overlay',
+  overlay,
+  '--output',
+  output,
+  '--size',
+  '64MiB',
+  ...extra,
+];
 
 describe('apkovl CLI', () => {
   it('is the bin of the package, so npx apkovl runs it', () => {
@@ -49,17 +63,7 @@ describe('apkovl CLI', () => {
 
   it('builds an image and prints a summary', () => {
     const output = path.join(temp.dir, 'plain.img');
-    const result = runCli([
-      'build',
-      '--boot-media',
-      media.tarball,
-      '--overlay',
-      overlay,
-      '--output',
-      output,
-      '--size',
-      '64MiB',
-    ]);
+    const result = runCli(buildArgs(output));
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^Built .*plain\.img \(65 MiB image/);
@@ -72,56 +76,30 @@ describe('apkovl CLI', () => {
     const output = path.join(temp.dir, 'custom.img');
     const usercfg = path.join(temp.dir, 'usercfg.txt');
     writeFileSync(usercfg, 'dtoverlay=vc4-kms-v3d\n');
-    const result = runCli([
-      'build',
-      '--boot-media',
-      media.tarball,
-      '--overlay',
-      overlay,
-      '--output',
-      output,
-      '--size',
-      '64MiB',
-      '--usercfg',
-      usercfg,
-      '--cmdline-append',
-      'usbdelay=5',
-      'console=serial0,115200',
-      '--label',
-      'KIOSK',
-    ]);
+    const result = runCli(
+      buildArgs(
+        output,
+        '--usercfg',
+        usercfg,
+        '--cmdline-append',
+        'usbdelay=5',
+        'console=serial0,115200',
+        '--label',
+        'KIOSK',
+      ),
+    );
     expect(result.status).toBe(0);
-    const read = (name: string) =>
-      execFileSync('mtype', ['-i', `${output}@@1M`, `::/${name}`], {
-        encoding: 'utf8',
-        env: { ...process.env, MTOOLS_SKIP_CHECK: '1' },
-      });
+    const read = (name: string) => mtoolsRead(output, name).toString('utf8');
     expect(read('usercfg.txt')).toBe('dtoverlay=vc4-kms-v3d\n');
     expect(read('cmdline.txt')).toBe(
       'modules=loop,squashfs,sd-mod,usb-storage quiet console=tty1 usbdelay=5 console=serial0,115200\n',
     );
-    expect(
-      execFileSync('mlabel', ['-s', '-i', `${output}@@1M`, '::'], {
-        encoding: 'utf8',
-        env: { ...process.env, MTOOLS_SKIP_CHECK: '1' },
-      }),
-    ).toMatch(/KIOSK/);
+    expect(mtoolsLabel(output)).toMatch(/KIOSK/);
   });
 
   it('speaks JSON lines with --json: progress, then the result', () => {
     const output = path.join(temp.dir, 'json.img');
-    const result = runCli([
-      'build',
-      '--boot-media',
-      media.tarball,
-      '--overlay',
-      overlay,
-      '--output',
-      output,
-      '--size',
-      '64MiB',
-      '--json',
-    ]);
+    const result = runCli(buildArgs(output, '--json'));
     expect(result.status).toBe(0);
     const events = lines(result.stdout);
     const progress = events.filter((event) => event.type === 'progress');

@@ -9,6 +9,7 @@ import { templates } from '../../main/services/machine/templates.js';
 import { runCli } from '../helpers/cli.js';
 import { createSyntheticRpiMedia, type SyntheticMedia } from '../helpers/synthetic-media.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { mtoolsListing, mtoolsRead } from '../helpers/external-tools.js';
 
 let temp: ReturnType<typeof makeTempDir>;
 const fixtures = path.resolve('test/fixtures/definitions');
@@ -135,8 +136,6 @@ describe('apkovl build from a definition', () => {
   beforeAll(() => {
     media = createSyntheticRpiMedia({ dir: path.join(temp.dir, 'media'), scale: 0.05, defaultApkovl: true });
   });
-  const mtype = (image: string, name: string) =>
-    execFileSync('mtype', ['-i', `${image}@@1M`, `::/${name}`], { env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
 
   it('puts the generated overlay and the card settings on the card', () => {
     const image = path.join(temp.dir, 'kiosk.img');
@@ -160,9 +159,11 @@ describe('apkovl build from a definition', () => {
       dropped: ['alpine.apkovl.tar.gz'],
     });
     expect(statSync(image).size).toBe(1025 * 1024 * 1024); // boot.partition_size: 1GiB
-    expect(mtype(image, 'usercfg.txt').toString()).toBe('dtoverlay=vc4-kms-v3d\ndisable_overscan=1\ngpu_mem=128\n');
-    expect(mtype(image, 'cmdline.txt').toString()).toMatch(/console=tty1 consoleblank=0 usbdelay=5\n$/);
-    const overlay = mtype(image, 'kiosk-hall.apkovl.tar.gz');
+    expect(mtoolsRead(image, 'usercfg.txt').toString()).toBe(
+      'dtoverlay=vc4-kms-v3d\ndisable_overscan=1\ngpu_mem=128\n',
+    );
+    expect(mtoolsRead(image, 'cmdline.txt').toString()).toMatch(/console=tty1 consoleblank=0 usbdelay=5\n$/);
+    const overlay = mtoolsRead(image, 'kiosk-hall.apkovl.tar.gz');
     const out = path.join(temp.dir, 'kiosk-overlay');
     json(runCli(['overlay', definition, '--secrets', path.join(fixtures, 'secrets.yml'), '-o', out, '--json']).stdout);
     expect(overlay.equals(readFileSync(path.join(out, 'kiosk-hall.apkovl.tar.gz')))).toBe(true);
@@ -178,13 +179,10 @@ describe('apkovl build from a definition', () => {
     expect(
       runCli(['build', definition, '--boot-media', media.tarball, '--output', image, '--size', '64MiB']).status,
     ).toBe(0);
-    const listing = execFileSync('mdir', ['-/', '-b', '-a', '-i', `${image}@@1M`, '::'], {
-      encoding: 'utf8',
-      env: { ...process.env, MTOOLS_SKIP_CHECK: '1' },
-    });
+    const listing = mtoolsListing(image);
     expect(listing).toMatch(/^::\/cache\/$/m);
     const overlayFile = path.join(temp.dir, 'cached.apkovl.tar.gz');
-    writeFileSync(overlayFile, mtype(image, 'cached.apkovl.tar.gz'));
+    writeFileSync(overlayFile, mtoolsRead(image, 'cached.apkovl.tar.gz'));
     expect(execFileSync('tar', ['-xzOf', overlayFile, 'etc/apk/repositories'], { encoding: 'utf8' })).toContain(
       '/alpine/v3.22/main',
     );

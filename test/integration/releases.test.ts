@@ -280,6 +280,16 @@ describe('fetching boot media from a mirror', () => {
   });
 });
 
+/** The options that point a command at the test mirror, its key and a cache. */
+const mirrorOptions = (cacheDir: string) => [
+  '--mirror',
+  `${mirror.url}/alpine`,
+  '--trusted-key',
+  trustedKey,
+  '--cache-dir',
+  cacheDir,
+];
+
 describe('apkovl fetch', () => {
   const run = runCliAsync;
   const args = (cacheDir: string) => [
@@ -290,12 +300,7 @@ describe('apkovl fetch', () => {
     'aarch64',
     '--version',
     '3.22.2',
-    '--mirror',
-    `${mirror.url}/alpine`,
-    '--trusted-key',
-    trustedKey,
-    '--cache-dir',
-    cacheDir,
+    ...mirrorOptions(cacheDir),
   ];
 
   it('prints JSON progress lines, then the verified path', async () => {
@@ -356,12 +361,7 @@ describe('apkovl build without --boot-media', () => {
       output,
       '--size',
       '128MiB',
-      '--mirror',
-      `${mirror.url}/alpine`,
-      '--trusted-key',
-      trustedKey,
-      '--cache-dir',
-      cacheDir,
+      ...mirrorOptions(cacheDir),
       '--json',
       ...extra,
     ]);

@@ -48,7 +48,6 @@ export class LendingGunzip {
   private ended = false;
   private failure: Error | null = null;
   private wakeConsumer: (() => void) | null = null;
-  private wakeProducer: (() => void) | null = null;
   /** Whether the inflater's output buffers come from the pool (false on an unknown Node). */
   readonly pooled: boolean;
 
@@ -79,14 +78,11 @@ export class LendingGunzip {
   }
 
   /**
-   * Inflate `input`. Resolves once the input is consumed and the consumer has caught up
-   * enough; `input` may be reused then. Resolves false, without taking the input, once the
-   * inflater is destroyed; rejects with the inflater's error.
+   * Inflate `input`. Resolves once the input is consumed, which waits while the consumer lags
+   * (the inflater is paused then); `input` may be reused after. Resolves false, without taking
+   * the input, once the inflater is destroyed; rejects with the inflater's error.
    */
   async write(input: Uint8Array): Promise<boolean> {
-    while (this.buffered > this.highWater && this.failure === null && !this.inflater.destroyed) {
-      await new Promise<void>((resolve) => (this.wakeProducer = resolve));
-    }
     this.throwIfFailed();
     if (this.inflater.destroyed) return false;
     await new Promise<void>((resolve) => {
@@ -128,10 +124,7 @@ export class LendingGunzip {
         this.headOffset += count;
         if (this.headOffset === head.length) this.advanceHead();
         this.consumed += count;
-        if (this.buffered <= this.highWater) {
-          if (this.inflater.isPaused()) this.inflater.resume();
-          if (this.wakeProducer !== null) this.wake();
-        }
+        if (this.buffered <= this.highWater && this.inflater.isPaused()) this.inflater.resume();
         return view;
       }
       if (this.ended) return null;
@@ -203,11 +196,8 @@ export class LendingGunzip {
 
   private wake(): void {
     const consumer = this.wakeConsumer;
-    const producer = this.wakeProducer;
     this.wakeConsumer = null;
-    this.wakeProducer = null;
     consumer?.();
-    producer?.();
   }
 
   private throwIfFailed(): void {
