@@ -5,6 +5,8 @@
  * Anything that is not an AppError is a bug and is reported with its stack.
  */
 export const errorCodes = [
+  /** The command line (or request) itself is wrong: an unknown option, a bad value for a flag. */
+  'usage',
   'invalid-input',
   'invalid-media',
   'not-found',

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { type AppError, describeError, isAppError } from '../../shared/errors.js';
+import { displayMessage } from '../../shared/rules/display.js';
 import { createServices } from '../services/index.js';
 import { buildCommand } from './commands/build.js';
 import { initCommand, inspectCommand, overlayCommand, schemaCommand, validateCommand } from './commands/machine.js';
@@ -118,6 +119,6 @@ function report(error: AppError, json: boolean, environment: CliEnvironment): nu
     environment.stderr.write('apkovl: cancelled; nothing was left behind\n');
     return EXIT_CANCELLED;
   }
-  environment.stderr.write(`apkovl: error: ${describeError(error)}\n`);
-  return EXIT_USER_ERROR;
+  environment.stderr.write(`apkovl: error: ${displayMessage(describeError(error))}\n`);
+  return error.code === 'usage' ? EXIT_USAGE : EXIT_USER_ERROR;
 }
