@@ -99,7 +99,8 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
-    if (isAppError(error)) return report(error, json, environment);
+    if (isAppError(error) && error.code !== 'internal') return report(error, json, environment);
+    // A bug, whether thrown as such or classified as one (AppError 'internal'): with its stack.
     const bug = error instanceof Error ? error : new Error(String(error));
     if (json) {
       environment.stdout.write(`${JSON.stringify({ type: 'error', code: 'internal', message: bug.message })}\n`);

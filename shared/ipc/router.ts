@@ -57,7 +57,8 @@ export function createRouter(handlers: Handlers, options: RouterOptions = {}) {
           throw new Error(`the ${name} handler returned an invalid result: ${checked.error.message}`);
         return { ok: true, value: checked.data };
       } catch (error) {
-        if (error instanceof AppError) {
+        // AppError('internal') is a bug that was classified where it happened: still a bug.
+        if (error instanceof AppError && error.code !== 'internal') {
           return {
             ok: false,
             error: {

@@ -18,6 +18,32 @@ export interface LendingGunzipOptions {
   chunkSize?: number;
   /** Inflated bytes that may wait for the consumer before `write()` holds back. */
   highWater?: number;
+  /**
+   * Lend reused pool buffers (default). `false` uses Node's own fresh buffers only: slower, and
+   * the reference the pooled mode is tested against.
+   */
+  pool?: boolean;
+}
+
+/**
+ * The pool must never hand the consumer bytes that were overwritten before it read them. Every
+ * byte is checksummed twice: when the inflater delivers it (zlib has just written it, and zlib
+ * checks the gzip trailer against exactly these bytes) and when the consumer pulls it. At the
+ * end of the data the two CRC-32s must agree, or the card would carry corrupt data: that is a
+ * bug, reported as one, never a silent success.
+ */
+export class LendingCorruptionError extends Error {
+  constructor(delivered: number, received: number, bytes: number) {
+    super(
+      `bug: the bytes handed to the consumer (CRC-32 ${hex(received)}) differ from what the inflater produced ` +
+        `(CRC-32 ${hex(delivered)}) over ${bytes} bytes: a pool buffer was reused too early`,
+    );
+    this.name = 'LendingCorruptionError';
+  }
+}
+
+function hex(value: number): string {
+  return value.toString(16).padStart(8, '0');
 }
 
 interface Slot {
@@ -43,19 +69,23 @@ export class LendingGunzip {
   private produced = 0;
   private consumed = 0;
   /** Stream offset before the view the consumer holds: everything before it is done with. */
-  private releasable = 0;
+  private releasedUpTo = 0;
   private writeDone: (() => void) | null = null;
   private ended = false;
   private failure: Error | null = null;
   private wakeConsumer: (() => void) | null = null;
   /** Whether the inflater's output buffers come from the pool (false on an unknown Node). */
   readonly pooled: boolean;
+  /** CRC-32 of the bytes as the inflater delivered them, and as the consumer received them. */
+  private deliveredCrc = 0;
+  private receivedCrc = 0;
+  private checked = false;
 
   constructor(options: LendingGunzipOptions = {}) {
     this.chunkSize = options.chunkSize ?? 1 << 20;
     this.highWater = options.highWater ?? 4 << 20;
     this.inflater = zlib.createGunzip({ chunkSize: this.chunkSize });
-    this.pooled = this.interceptOutput(Math.ceil((2 * this.highWater) / this.chunkSize) + 4);
+    this.pooled = options.pool !== false && this.interceptOutput(Math.ceil((2 * this.highWater) / this.chunkSize) + 4);
     // Flowing from the start, paused only past the high-water mark. Chunks that wait inside the
     // paused stream count as delivered only once emitted, so their buffers are not reused.
     this.inflater.on('data', (chunk: Buffer) => this.deliver(chunk));
@@ -75,6 +105,11 @@ export class LendingGunzip {
   /** Inflated bytes waiting for the consumer. */
   get buffered(): number {
     return this.produced - this.consumed;
+  }
+
+  /** CRC-32 and length (all of it, not modulo 2^32) of every byte the consumer received so far. */
+  get received(): { crc32: number; bytes: number } {
+    return { crc32: this.receivedCrc, bytes: this.consumed };
   }
 
   /**
@@ -113,7 +148,7 @@ export class LendingGunzip {
    */
   async pull(max: number): Promise<Uint8Array | null> {
     if (this.wakeConsumer !== null) throw new Error('bug: LendingGunzip.pull() called while another is pending');
-    this.releasable = this.consumed;
+    this.releasedUpTo = this.consumed;
     this.release();
     for (;;) {
       this.throwIfFailed();
@@ -124,11 +159,25 @@ export class LendingGunzip {
         this.headOffset += count;
         if (this.headOffset === head.length) this.advanceHead();
         this.consumed += count;
+        this.receivedCrc = zlib.crc32(view, this.receivedCrc);
         if (this.buffered <= this.highWater && this.inflater.isPaused()) this.inflater.resume();
         return view;
       }
-      if (this.ended) return null;
+      if (this.ended) {
+        this.checkIntegrity();
+        return null;
+      }
       await new Promise<void>((resolve) => (this.wakeConsumer = resolve));
+    }
+  }
+
+  /** At the end of the data: what the consumer got must be what zlib produced (and checked). */
+  private checkIntegrity(): void {
+    if (this.checked || this.failure !== null || !this.pooled) return;
+    this.checked = true;
+    if (this.receivedCrc !== this.deliveredCrc || this.consumed !== this.produced) {
+      this.failure = new LendingCorruptionError(this.deliveredCrc, this.receivedCrc, this.consumed);
+      throw this.failure;
     }
   }
 
@@ -145,6 +194,7 @@ export class LendingGunzip {
   private deliver(chunk: Buffer): void {
     if (chunk.length === 0) return;
     this.produced += chunk.length;
+    if (this.pooled) this.deliveredCrc = zlib.crc32(chunk, this.deliveredCrc);
     // One piece of input can inflate to a thousand times its size (a run of zeros): past the
     // high-water mark, let the stream hold back its next inflate until the consumer catches up.
     if (this.buffered > this.highWater) this.inflater.pause();
@@ -157,10 +207,15 @@ export class LendingGunzip {
     this.wake();
   }
 
+  /** Whether the consumer is done with every byte of a full pool buffer. */
+  protected releasable(slot: { delivered: number; end: number }): boolean {
+    return slot.delivered === this.chunkSize && slot.end <= this.releasedUpTo;
+  }
+
   /** Every full pool buffer whose bytes the consumer is done with can be written into again. */
   private release(): void {
     for (const slot of this.slots.values()) {
-      if (slot.sealed && slot.delivered === this.chunkSize && slot.end <= this.releasable) {
+      if (slot.sealed && this.releasable(slot)) {
         slot.sealed = false;
         slot.delivered = 0;
         this.free.push(slot);

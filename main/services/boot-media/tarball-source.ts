@@ -3,7 +3,7 @@ import { AppError, CancelledError } from '../../../shared/errors.js';
 import type { MediaEntry } from '../image/media-entry.js';
 import { normalizeMemberName, resolveSymlinkTarget } from './media-path.js';
 import type { MediaSource, MediaSourceOptions } from './media-source.js';
-import { LendingGunzip } from './lending-gunzip.js';
+import { LendingCorruptionError, LendingGunzip } from './lending-gunzip.js';
 import { TarFormatError, TarReader } from './tar-reader.js';
 
 /** The fingerprint of a tarball is its gzip trailer: the CRC-32 and length of the whole tar. */
@@ -54,6 +54,9 @@ function describeFailure(
   state: { lastMember: string | null; tarBytes: number },
 ): AppError {
   if (error instanceof AppError) return error;
+  if (error instanceof LendingCorruptionError) {
+    return new AppError('internal', error.message, { location: source, cause: error });
+  }
   const after = state.lastMember === null ? 'before the first member' : `in or after the member "${state.lastMember}"`;
   if (error instanceof TarFormatError) {
     const where = `${source}, ${after} (byte ${error.offset} of the unpacked tar)`;
@@ -111,6 +114,25 @@ function memberBody(
       };
     },
   };
+}
+
+/**
+ * The bytes the card got must be the bytes the gzip trailer describes (CRC-32 and length modulo
+ * 2^32). zlib checks its own output against the trailer; this checks what reached the card
+ * writer. A file of several gzip members has the last member's trailer only: the length tells,
+ * and LendingGunzip's own delivered-versus-received check covers that case.
+ */
+export function checkTrailer(received: { crc32: number; bytes: number }, trailer: Buffer, source: string): void {
+  const crc32 = trailer.readUInt32LE(0);
+  const length = trailer.readUInt32LE(4);
+  if (received.bytes % 2 ** 32 !== length) return;
+  if (received.crc32 !== crc32) {
+    throw new AppError(
+      'internal',
+      `the unpacked data of ${source} (CRC-32 ${received.crc32.toString(16)}) does not match its gzip trailer (${crc32.toString(16)})`,
+      { location: source, hint: 'this is a bug in the reader, not in the media: please report it' },
+    );
+  }
 }
 
 function refuse(source: string, member: string, problem: string): AppError {
@@ -214,6 +236,7 @@ export async function openTarball(path: string, options: TarballOptions = {}): P
       }
       // Inflate the rest (end-of-archive blocks) too, so that the gzip checksum is verified.
       while ((await gunzip.pull(Infinity)) !== null);
+      checkTrailer(gunzip.received, fingerprint, path);
     } catch (error) {
       if (options.signal?.aborted) throw new CancelledError();
       throw describeFailure(path, error, state);

@@ -67,6 +67,14 @@ describe('IPC router', () => {
     });
   });
 
+  it('treats an AppError of code internal as the bug it is', async () => {
+    const onBug = vi.fn();
+    const bug = new AppError('internal', 'the media was not fully read');
+    const router = createRouter(handlers({ 'app.info': () => Promise.reject(bug) }), { onBug });
+    expect(await router.handle('app.info', {}, context)).toMatchObject({ ok: false, error: { code: 'internal' } });
+    expect(onBug).toHaveBeenCalledWith(bug, 'app.info');
+  });
+
   it('hides bugs behind "internal" and reports them with their stack', async () => {
     const onBug = vi.fn();
     const router = createRouter(handlers({ 'app.info': () => Promise.reject(new TypeError('x is undefined')) }), {
