@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { mediaTreeWriter, pseudoRandomBytes } from './synthetic-media.js';
 
@@ -23,6 +24,8 @@ export function createSyntheticIso(options: {
   /** A real EFI loader instead of random bytes. */
   bootloader?: Buffer;
   grubConfig?: string;
+  /** Symbolic links to add: ISO path -> stored target. */
+  symlinks?: Record<string, string>;
 }): SyntheticIso {
   const version = options.version ?? '3.22.2';
   const flavor = options.flavor ?? 'standard';
@@ -51,6 +54,7 @@ export function createSyntheticIso(options: {
   random('apks/x86_64/APKINDEX.tar.gz', 40_000);
   for (let index = 0; index < 20; index += 1)
     random(`apks/x86_64/package-${index}-1.0-r0.apk`, 50_000 + index * 10_000);
+  for (const [link, target] of Object.entries(options.symlinks ?? {})) symlinkSync(target, path.join(tree, link));
   const iso = path.join(options.dir, `alpine-${flavor}-${version}-x86_64.iso`);
   const naming = options.naming ?? 'rock-ridge';
   const extensions =

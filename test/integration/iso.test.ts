@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keepOnStick, stickPath } from '../../main/services/boot-media/iso-source.js';
@@ -101,5 +102,41 @@ describe('x86_64 UEFI stick from the ISO', () => {
     }
     const grub = mtoolsRead(output, 'boot/grub/grub.cfg').toString('utf8');
     expect(grub).toMatch(/^linux\t\/boot\/vmlinuz-lts modules=loop,squashfs,sd-mod,usb-storage quiet usbdelay=5$/m);
+  });
+});
+
+describe('ISO symbolic links', () => {
+  it('follows a link inside the image and refuses one that leaves it, as a media error', async () => {
+    const dir = path.join(temp.dir, 'links');
+    mkdirSync(dir);
+    const linked = createSyntheticIso({
+      dir,
+      symlinks: { 'boot/vmlinuz-current': 'vmlinuz-lts', 'boot/modloop-evil': '../../../etc/shadow' },
+    });
+    const error = await buildImage({
+      bootMedia: linked.iso,
+      overlay: createOverlay(dir, 'edge-1'),
+      output: path.join(dir, 'stick.img'),
+      partitionBytes: 64 * MiB,
+    }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      code: 'invalid-media',
+      message: expect.stringMatching(/symbolic link "boot\/modloop-evil" is refused: .*outside the media/),
+      location: linked.iso,
+    });
+
+    const inside = path.join(temp.dir, 'inside');
+    mkdirSync(inside);
+    const good = createSyntheticIso({ dir: inside, symlinks: { 'boot/vmlinuz-current': 'vmlinuz-lts' } });
+    const output = path.join(inside, 'stick.img');
+    await buildImage({
+      bootMedia: good.iso,
+      overlay: createOverlay(inside, 'edge-1'),
+      output,
+      partitionBytes: 64 * MiB,
+    });
+    const { files } = await readCardFiles(output);
+    expect(files.get('boot/vmlinuz-current')).toBeDefined();
+    expect(files.get('boot/vmlinuz-current')).toEqual(files.get('boot/vmlinuz-lts'));
   });
 });

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { AppError, CancelledError } from '../../../shared/errors.js';
 import type { MediaEntry } from '../image/media-entry.js';
+import { displayText } from '../../../shared/rules/display.js';
 import { openIso, type IsoNode } from './iso9660.js';
+import { normalizeMemberName, resolveSymlinkTarget } from './media-path.js';
 import type { MediaSource, MediaSourceOptions } from './media-source.js';
 
 /**
@@ -68,10 +70,18 @@ export async function openIsoMedia(path: string, options: MediaSourceOptions = {
         if (node.isDirectory) {
           yield { kind: 'directory', path: target, mtime: node.mtime };
         } else if (node.symlinkTarget !== null) {
+          // On an ISO an absolute target names a path of the ISO itself.
           const resolved = node.symlinkTarget.startsWith('/')
-            ? node.symlinkTarget.slice(1)
-            : [...member.split('/').slice(0, -1), node.symlinkTarget].join('/');
-          yield { kind: 'link', path: target, target: stickPath(resolved), mtime: node.mtime };
+            ? normalizeMemberName(node.symlinkTarget.slice(1))
+            : resolveSymlinkTarget(member, node.symlinkTarget);
+          if (!resolved.ok || resolved.path === '') {
+            throw new AppError(
+              'invalid-media',
+              `the symbolic link "${displayText(member)}" is refused: ${resolved.ok ? 'it points to the root of the image' : displayText(resolved.problem)}`,
+              { location: path, hint: 'boot media must hold only files, folders and links inside the image' },
+            );
+          }
+          yield { kind: 'link', path: target, target: stickPath(resolved.path), mtime: node.mtime };
         } else {
           yield {
             kind: 'file',
