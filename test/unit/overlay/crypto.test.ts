@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { missing } from '../../helpers/requirements.js';
 import { derivedSalt, sha512Crypt } from '../../../main/services/overlay/crypt.js';
 import { ed25519HostKey } from '../../../main/services/overlay/ssh-host-key.js';
 import { deriveWpaPsk } from '../../../main/services/overlay/wifi-psk.js';
@@ -43,15 +44,18 @@ describe('WPA PSK', () => {
 
 const haveSshKeygen = spawnSync('ssh-keygen', ['-?']).error === undefined;
 
-describe.skipIf(!haveSshKeygen)('SSH host key (checked with ssh-keygen)', () => {
-  it('is a valid OpenSSH ed25519 key whose public half and fingerprint ssh-keygen agrees with', () => {
-    const key = ed25519HostKey(Buffer.alloc(32, 7), 'root@test');
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'apkovl-key-'));
-    const file = path.join(dir, 'key');
-    writeFileSync(file, key.privateKey, { mode: 0o600 });
-    expect(execFileSync('ssh-keygen', ['-y', '-f', file], { encoding: 'utf8' }).trim()).toBe(key.publicKey.trim());
-    expect(execFileSync('ssh-keygen', ['-l', '-f', file], { encoding: 'utf8' })).toContain(key.fingerprint);
-    expect(ed25519HostKey(Buffer.alloc(32, 7), 'root@test')).toEqual(key);
-    expect(ed25519HostKey(Buffer.alloc(32, 8), 'root@test').publicKey).not.toBe(key.publicKey);
-  });
-});
+describe.skipIf(missing(haveSshKeygen, 'ssh-keygen (Debian package openssh-client)'))(
+  'SSH host key (checked with ssh-keygen)',
+  () => {
+    it('is a valid OpenSSH ed25519 key whose public half and fingerprint ssh-keygen agrees with', () => {
+      const key = ed25519HostKey(Buffer.alloc(32, 7), 'root@test');
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'apkovl-key-'));
+      const file = path.join(dir, 'key');
+      writeFileSync(file, key.privateKey, { mode: 0o600 });
+      expect(execFileSync('ssh-keygen', ['-y', '-f', file], { encoding: 'utf8' }).trim()).toBe(key.publicKey.trim());
+      expect(execFileSync('ssh-keygen', ['-l', '-f', file], { encoding: 'utf8' })).toContain(key.fingerprint);
+      expect(ed25519HostKey(Buffer.alloc(32, 7), 'root@test')).toEqual(key);
+      expect(ed25519HostKey(Buffer.alloc(32, 8), 'root@test').publicKey).not.toBe(key.publicKey);
+    });
+  },
+);
