@@ -1,7 +1,7 @@
 import type { Services } from '../services/index.js';
 import type { Output } from './progress-output.js';
 
-/** What every command gets: the services, the streams, and how to report progress. */
+/** What every command gets: the services, the streams, and how to report progress and results. */
 export interface CommandContext {
   services: Services;
   stdout: NodeJS.WritableStream;
@@ -12,4 +12,9 @@ export interface CommandContext {
   exitCode: number;
   /** Progress output: JSON lines when asked for, a bar on a terminal, else nothing. */
   output(json: boolean): Output;
+  /**
+   * With --json: the command's one response line, the contract's envelope around `value`, as
+   * `apkovl worker` would answer the same request.
+   */
+  respond(command: string, value: unknown): void;
 }

@@ -9,7 +9,8 @@ import { buildCommand } from './commands/build.js';
 import { initCommand, inspectCommand, overlayCommand, schemaCommand, validateCommand } from './commands/machine.js';
 import { cacheCommand, fetchCommand, releasesCommand } from './commands/releases.js';
 import type { CommandContext } from './context.js';
-import { jsonOutput, silentOutput, terminalOutput } from './progress-output.js';
+import { encodeWire } from '../../shared/ipc/wire.js';
+import { jsonOutput, quietOutput, terminalOutput } from './progress-output.js';
 
 export interface CliEnvironment {
   stdout: NodeJS.WriteStream | NodeJS.WritableStream;
@@ -44,11 +45,31 @@ function isTerminal(stream: NodeJS.WritableStream): stream is NodeJS.WriteStream
   return (stream as NodeJS.WriteStream).isTTY === true;
 }
 
+/** The contract's name for what each command does: its --json response carries it. */
+const CONTRACT_COMMANDS: Record<string, string> = {
+  build: 'card.build',
+  validate: 'definition.validate',
+  overlay: 'overlay.write',
+  inspect: 'apkovl.inspect',
+  releases: 'release.list',
+  fetch: 'release.fetch',
+  ls: 'cache.list',
+  prune: 'cache.prune',
+  drives: 'drives.list',
+  verify: 'card.verify',
+  erase: 'card.erase',
+};
+
 /** Run the CLI with `args` (without node and script); returns the exit code. */
 export async function runCli(args: string[], environment: CliEnvironment): Promise<number> {
   let json = args.includes('--json');
+  let command = 'cli';
   const context: CommandContext = {
-    services: createServices({ now: () => performance.now(), env: environment.env }),
+    services: createServices({
+      now: () => performance.now(),
+      env: environment.env,
+      tool: { name: 'apkovl-studio', version: packageVersion() },
+    }),
     stdout: environment.stdout,
     stderr: environment.stderr,
     env: environment.env,
@@ -57,7 +78,13 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     output: (wantsJson) => {
       json = wantsJson;
       if (wantsJson) return jsonOutput(environment.stdout);
-      return isTerminal(environment.stderr) ? terminalOutput(environment.stderr) : silentOutput();
+      return isTerminal(environment.stderr) ? terminalOutput(environment.stderr) : quietOutput(environment.stderr);
+    },
+    respond: (name, value) => {
+      if (json)
+        environment.stdout.write(
+          encodeWire({ type: 'response', id: null, command: name, envelope: { ok: true, value } }),
+        );
     },
   };
   const program = new Command('apkovl')
@@ -74,7 +101,10 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
       writeOut: (text) => environment.stdout.write(text),
       writeErr: (text) => environment.stderr.write(text),
     })
-    .addHelpText('after', '\nRun "apkovl help <command>" for a command\'s options and examples.');
+    .addHelpText('after', '\nRun "apkovl help <command>" for a command\'s options and examples.')
+    .hook('preAction', (_program, action) => {
+      command = CONTRACT_COMMANDS[action.name()] ?? action.name();
+    });
   const commands = [
     initCommand,
     validateCommand,
@@ -99,21 +129,41 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
-    if (isAppError(error) && error.code !== 'internal') return report(error, json, environment);
+    if (isAppError(error) && error.code !== 'internal') return report(error, command, json, environment);
     // A bug, whether thrown as such or classified as one (AppError 'internal'): with its stack.
     const bug = error instanceof Error ? error : new Error(String(error));
     if (json) {
-      environment.stdout.write(`${JSON.stringify({ type: 'error', code: 'internal', message: bug.message })}\n`);
+      environment.stdout.write(
+        encodeWire({
+          type: 'response',
+          id: null,
+          command,
+          envelope: { ok: false, error: { code: 'internal', message: bug.message, location: null, hint: null } },
+        }),
+      );
     }
     environment.stderr.write(`apkovl: internal error (a bug, please report it): ${bug.stack ?? bug.message}\n`);
     return EXIT_BUG;
   }
 }
 
-function report(error: AppError, json: boolean, environment: CliEnvironment): number {
+function report(error: AppError, command: string, json: boolean, environment: CliEnvironment): number {
   if (json) {
     environment.stdout.write(
-      `${JSON.stringify({ type: 'error', code: error.code, message: error.message, location: error.location ?? null, hint: error.hint ?? null })}\n`,
+      encodeWire({
+        type: 'response',
+        id: null,
+        command,
+        envelope: {
+          ok: false,
+          error: {
+            code: error.code,
+            message: error.message,
+            location: error.location ?? null,
+            hint: error.hint ?? null,
+          },
+        },
+      }),
     );
   }
   if (error.code === 'cancelled') {

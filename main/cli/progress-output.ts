@@ -1,11 +1,18 @@
+import { encodeWire } from '../../shared/ipc/wire.js';
 import type { ProgressEvent } from '../../shared/model/progress.js';
 import { formatBytes } from '../../shared/model/size.js';
+import { displayMessage } from '../../shared/rules/display.js';
 
 export interface Output {
   progress(event: ProgressEvent): void;
+  /** Something to tell while a job runs: a retry, a wait. */
+  note(text: string): void;
   /** End any progress line before other output. */
   settle(): void;
 }
+
+/** The job id a command line's events carry (the worker's carry the client's ids). */
+export const CLI_JOB_ID = 'cli';
 
 function formatRate(bytesPerSecond: number | null): string {
   return bytesPerSecond === null ? '' : `${(bytesPerSecond / 1e6).toFixed(bytesPerSecond >= 1e8 ? 0 : 1)} MB/s`;
@@ -47,6 +54,11 @@ export function terminalOutput(stream: NodeJS.WriteStream): Output {
       stream.write(`\r\x1b[2K${renderProgressLine(event, stream.columns || 100)}`);
       active = true;
     },
+    note(text) {
+      if (active) stream.write('\n');
+      active = false;
+      stream.write(`note: ${displayMessage(text)}\n`);
+    },
     settle() {
       if (active) stream.write('\n');
       active = false;
@@ -54,17 +66,28 @@ export function terminalOutput(stream: NodeJS.WriteStream): Output {
   };
 }
 
-/** JSON lines on stdout: `{"type":"progress",...}` per event. */
+/** The contract's events as JSON lines on stdout, as `apkovl worker` sends them. */
 export function jsonOutput(stream: NodeJS.WritableStream): Output {
   return {
     progress(event) {
-      stream.write(`${JSON.stringify({ type: 'progress', ...event })}\n`);
+      stream.write(
+        encodeWire({ type: 'event', name: 'job.progress', payload: { jobId: CLI_JOB_ID, progress: event } }),
+      );
+    },
+    note(text) {
+      stream.write(encodeWire({ type: 'event', name: 'job.note', payload: { jobId: CLI_JOB_ID, text } }));
     },
     settle() {},
   };
 }
 
-/** No progress at all (output is not a terminal and JSON was not asked for). */
-export function silentOutput(): Output {
-  return { progress() {}, settle() {} };
+/** No progress bar (output is not a terminal and JSON was not asked for); notes still go to stderr. */
+export function quietOutput(stream: NodeJS.WritableStream): Output {
+  return {
+    progress() {},
+    note(text) {
+      stream.write(`note: ${displayMessage(text)}\n`);
+    },
+    settle() {},
+  };
 }

@@ -1,17 +1,31 @@
 import { AppError } from '../../shared/errors.js';
 import type { LocatedIssue } from '../../shared/model/machine-yaml.js';
-import type { BuildImageOptions, BuildSummary } from './image/build-image.js';
+import type { BuildSummary } from '../../shared/model/build-image.js';
+import type { ProgressListener } from '../../shared/model/progress.js';
+import type { BuildRequest } from '../../shared/model/requests.js';
+import type { FileKind } from './files/file-kind.js';
 import type { CacheEntry } from './releases/cache.js';
 import { defaultCacheDir } from './releases/cache-dir.js';
 import type { Release } from './releases/catalog.js';
 import type { FetchedRelease, FetchReleaseOptions } from './releases/fetch-release.js';
 import type { InspectResult, OverlayResult } from './overlay/overlay-service.js';
+import type { PlanContext } from './build/plan.js';
 
 /** What the outside world gives the services: clocks and the environment. */
 export interface ServiceDependencies {
   /** Milliseconds from an arbitrary origin, for rates and durations. */
   now: () => number;
   env: Readonly<Record<string, string | undefined>>;
+  /** Recorded in the manifest of every card. */
+  tool?: { name: string; version: string };
+}
+
+/** What a long job reports as it goes, and how it is stopped. */
+export interface JobOptions {
+  onProgress?: ProgressListener;
+  /** Retries, waits: things a person should see. */
+  onNote?: (text: string) => void;
+  signal?: AbortSignal;
 }
 
 export interface ValidationResult {
@@ -30,13 +44,10 @@ export interface FetchSettings {
 }
 
 export interface Services {
-  /**
-   * Boot media + apkovl or definition -> card image. Without `bootMedia`, the media the
-   * definition's target and release call for are fetched (verified, cached) first.
-   */
-  buildImage(
-    options: Omit<BuildImageOptions, 'now' | 'bootMedia'> & { bootMedia?: string; fetch?: FetchSettings },
-  ): Promise<BuildSummary>;
+  /** A card from a build request: plan, write the image file or device, read back. */
+  build(request: BuildRequest, job?: JobOptions): Promise<BuildSummary>;
+  /** What a file is, by its content. */
+  fileKind(path: string): Promise<FileKind>;
   /** Definition -> DIR/<hostname>.apkovl.tar.gz. */
   writeOverlay(options: {
     definition: string;
@@ -80,6 +91,7 @@ function sourceDateEpoch(env: ServiceDependencies['env']): number | undefined {
  */
 export function createServices(dependencies: ServiceDependencies): Services {
   const epoch = sourceDateEpoch(dependencies.env);
+  const tool = dependencies.tool ?? { name: 'apkovl-studio', version: '0.0.0' };
   const cacheDirectory = (override?: string) => override ?? defaultCacheDir(dependencies.env);
   const releases = () => import('./releases/fetch-release.js');
   const cache = async (directory?: string) =>
@@ -98,49 +110,26 @@ export function createServices(dependencies: ServiceDependencies): Services {
     listReleases: async (options) => (await releases()).listReleases({ ...options, env: dependencies.env }),
     listCache: async (cacheDir) => (await cache(cacheDir)).list(),
     pruneCache: async ({ cacheDir, ...options }) => (await cache(cacheDir)).prune(options),
-    async buildImage({ fetch, bootMedia, ...options }) {
-      let media = bootMedia;
-      if (media === undefined) {
-        if (options.definition === undefined) {
-          throw new AppError('invalid-input', 'without a machine definition, give the boot media', {
-            location: '--boot-media',
-            hint: 'apkovl fetch --board rpi --arch aarch64 prints the path of verified media',
-          });
-        }
-        const definition = options.definition;
-        const { machine } = await (
-          await definitions()
-        ).loadDefinition(
-          definition.file,
-          definition.secretsFile !== undefined ? { secretsFile: definition.secretsFile } : {},
-        );
-        const { target, alpine } = machine;
-        const fetched = await (
-          await releases()
-        ).fetchRelease({
-          board: target.board,
-          arch: target.arch,
-          flavor: alpine.flavor,
-          ...(alpine.version !== undefined ? { version: alpine.version } : { branch: alpine.branch }),
-          mirrors: fetch?.mirrors && fetch.mirrors.length > 0 ? fetch.mirrors : [alpine.mirror],
-          ...(fetch?.trustedKeyFile !== undefined ? { trustedKeyFile: fetch.trustedKeyFile } : {}),
-          ...(fetch?.offline ? { offline: true } : {}),
-          cacheDir: cacheDirectory(fetch?.cacheDir),
-          env: dependencies.env,
-          now: dependencies.now,
-          ...(options.signal ? { signal: options.signal } : {}),
-          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-        });
-        media = fetched.path;
-      }
-      const { buildImage } = await import('./image/build-image.js');
-      return buildImage({
-        ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
-        ...options,
-        bootMedia: media,
-        now: dependencies.now,
-      });
+    async build(request, job = {}) {
+      const { buildToImage } = await import('./build/run-build.js');
+      const planContext = {
+        sourceDateEpoch: epoch,
+        fetchRelease: async ({ cacheDir, ...wanted }: Parameters<PlanContext['fetchRelease']>[0]) =>
+          (await releases()).fetchRelease({
+            ...wanted,
+            cacheDir: cacheDirectory(cacheDir),
+            env: dependencies.env,
+            now: dependencies.now,
+            ...(job.signal ? { signal: job.signal } : {}),
+            ...(job.onProgress ? { onProgress: job.onProgress } : {}),
+            ...(job.onNote ? { onNote: job.onNote } : {}),
+          }),
+      };
+      const options = { now: dependencies.now, tool, ...job };
+      if (request.destination.kind === 'image') return buildToImage(request, planContext, options);
+      throw new AppError('usage', 'writing to a device is not available in this build', { location: '--device' });
     },
+    fileKind: async (file) => (await import('./files/file-kind.js')).detectFileKind(file),
     saveDefinition: async (options) => (await import('./machine/save-definition.js')).saveDefinition(options),
     writeOverlay: async (options) =>
       (await overlays()).writeOverlay({ ...options, ...(epoch !== undefined ? { mtime: epoch } : {}) }),

@@ -21,20 +21,15 @@ export function createHandlers(services: Services, dependencies: HandlerDependen
   const jobs = new Map<string, AbortController>();
   return {
     'app.info': () => Promise.resolve(dependencies.app),
-    'image.build': async ({ jobId, request }, context) => {
+    'file.kind': async ({ path }) => ({ kind: await services.fileKind(path) }),
+    'card.build': async ({ jobId, request }, context) => {
       if (jobs.has(jobId)) throw new AppError('invalid-input', `job ${jobId} is already running`);
       const controller = new AbortController();
       jobs.set(jobId, controller);
       try {
-        const { machine, secrets, bootMedia, ...rest } = request;
-        const isDefinition = /\.ya?ml$/i.test(machine);
-        return await services.buildImage({
-          ...rest,
-          ...(bootMedia !== undefined ? { bootMedia } : {}),
-          ...(isDefinition
-            ? { definition: { file: machine, ...(secrets !== undefined ? { secretsFile: secrets } : {}) } }
-            : { overlay: machine }),
+        return await services.build(request, {
           onProgress: (progress) => context.emit('job.progress', { jobId, progress }),
+          onNote: (text) => context.emit('job.note', { jobId, text }),
           signal: controller.signal,
         });
       } finally {

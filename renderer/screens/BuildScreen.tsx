@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { IpcError, type Client } from '../../shared/ipc/client.js';
 import type { BuildSummary } from '../../shared/model/build-image.js';
 import type { ProgressEvent } from '../../shared/model/progress.js';
-import { emptyBuildForm, isDefinition, toBuildRequest, type BuildFormState, type FormErrors } from '../build-form.js';
+import { emptyBuildForm, toBuildRequest, type BuildFormState, type FormErrors } from '../build-form.js';
 import { BuildResult } from '../components/BuildResult.js';
 import { ErrorPanel } from '../components/ErrorPanel.js';
 import { FileField } from '../components/FileField.js';
@@ -28,7 +28,12 @@ export function BuildScreen({
   const [form, setForm] = useState<BuildFormState>(emptyBuildForm);
   useEffect(() => {
     if (definition)
-      setForm((current) => ({ ...current, machine: definition.machine, secrets: definition.secrets ?? '' }));
+      setForm((current) => ({
+        ...current,
+        machine: definition.machine,
+        machineKind: null,
+        secrets: definition.secrets ?? '',
+      }));
   }, [definition]);
   const [errors, setErrors] = useState<FormErrors>({});
   const [status, setStatus] = useState<Status>({ kind: 'editing' });
@@ -43,14 +48,39 @@ export function BuildScreen({
     [client],
   );
 
+  // What the machine file is, decided by its content on the main side (never by its name).
+  async function classify(file: string): Promise<BuildFormState['machineKind']> {
+    try {
+      const { kind } = await client.invoke('file.kind', { path: file });
+      return kind === 'yaml' ? 'definition' : kind === 'gzip' ? 'apkovl' : 'unknown';
+    } catch {
+      return 'unknown';
+    }
+  }
+  useEffect(() => {
+    const file = form.machine.trim();
+    if (file === '') return;
+    let current = true;
+    const timer = setTimeout(() => {
+      void classify(file).then((machineKind) => {
+        if (current) setForm((state) => (state.machine.trim() === file ? { ...state, machineKind } : state));
+      });
+    }, 150);
+    return () => {
+      current = false;
+      clearTimeout(timer);
+    };
+  }, [client, form.machine]);
+  const isDefinition = form.machineKind === 'definition';
+
   const building = status.kind === 'building';
-  const set = (field: keyof BuildFormState) => (value: string) => {
-    setForm((current) => ({ ...current, [field]: value }));
+  const set = (field: Exclude<keyof BuildFormState, 'machineKind'>) => (value: string) => {
+    setForm((current) => ({ ...current, [field]: value, ...(field === 'machine' ? { machineKind: null } : {}) }));
     setErrors((current) => ({ ...current, [field]: undefined }));
   };
 
   const filters: Record<'bootMedia' | 'machine' | 'secrets', { title: string; name: string; extensions: string[] }> = {
-    bootMedia: { title: 'Alpine boot media', name: 'Alpine boot media', extensions: ['gz'] },
+    bootMedia: { title: 'Alpine boot media', name: 'Alpine boot media', extensions: ['gz', 'iso'] },
     machine: { title: 'Machine definition or apkovl', name: 'Definition or apkovl', extensions: ['yml', 'yaml', 'gz'] },
     secrets: { title: 'Secrets file', name: 'Secrets', extensions: ['yml', 'yaml'] },
   };
@@ -67,7 +97,14 @@ export function BuildScreen({
   }
 
   async function build(): Promise<void> {
-    const checked = toBuildRequest(form);
+    let current = form;
+    if (current.machineKind === null && current.machine.trim() !== '') {
+      // Pressed before the file's kind came back: ask now rather than refuse.
+      const machineKind = await classify(current.machine.trim());
+      current = { ...current, machineKind };
+      setForm((state) => (state.machine === current.machine ? { ...state, machineKind } : state));
+    }
+    const checked = toBuildRequest(current);
     if ('errors' in checked) {
       setErrors(checked.errors);
       return;
@@ -77,7 +114,7 @@ export function BuildScreen({
     jobRef.current = jobId;
     setStatus({ kind: 'building', jobId, progress: null });
     try {
-      const summary = await client.invoke('image.build', { jobId, request: checked.request });
+      const summary = await client.invoke('card.build', { jobId, request: checked.request });
       setStatus({ kind: 'done', summary });
     } catch (error) {
       setStatus(
@@ -106,7 +143,7 @@ export function BuildScreen({
             id="boot-media"
             label="Boot media"
             help={
-              isDefinition(form.machine)
+              isDefinition
                 ? 'Optional for a definition: empty fetches and verifies what it calls for'
                 : 'alpine-rpi-<version>-<arch>.tar.gz, or an x86_64 ISO'
             }
@@ -126,7 +163,7 @@ export function BuildScreen({
             onChange={set('machine')}
             onBrowse={() => void browse('machine')}
           />
-          {isDefinition(form.machine) ? (
+          {isDefinition ? (
             <FileField
               id="secrets"
               label="Secrets (optional)"
@@ -157,7 +194,8 @@ export function BuildScreen({
               onChange={(event) => set('size')(event.target.value)}
             />
             <p className={errors.size ? 'error-text' : 'help'}>
-              {errors.size ?? 'The image is 1 MiB larger. Image files are sparse.'}
+              {errors.size ??
+                "Empty: the definition's boot.partition_size, else 512 MiB. The image is 1 MiB larger; image files are sparse."}
             </p>
           </div>
           <div className="actions">

@@ -38,7 +38,7 @@ export function createClient(transport: Transport) {
       return transport.subscribe((event) => {
         if (event.name !== name) return;
         const parsed = contract.events[name].safeParse(event.payload);
-        if (parsed.success) listener(parsed.data);
+        if (parsed.success) listener(parsed.data as EventPayload<E>);
       });
     },
   };

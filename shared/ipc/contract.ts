@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { errorCodes } from '../errors.js';
-import { buildImageRequestSchema, buildSummarySchema } from '../model/build-image.js';
+import { buildSummarySchema } from '../model/build-image.js';
+import { buildRequestSchema } from '../model/requests.js';
 import { progressEventSchema } from '../model/progress-schema.js';
 
 /**
@@ -13,8 +14,14 @@ export const contract = {
       input: z.object({}),
       output: z.object({ name: z.string(), version: z.string(), platform: z.string() }),
     },
-    'image.build': {
-      input: z.object({ jobId: z.string().min(1), request: buildImageRequestSchema }),
+    /** What a file is, by its content: a machine definition, an apkovl or boot media. */
+    'file.kind': {
+      input: z.object({ path: z.string().min(1) }),
+      output: z.object({ kind: z.enum(['yaml', 'gzip', 'iso9660', 'other']) }),
+    },
+    /** Write a card: an image file or a device (plan, write, read back). */
+    'card.build': {
+      input: z.object({ jobId: z.string().min(1), request: buildRequestSchema }),
       output: buildSummarySchema,
     },
     'definition.save': {
@@ -43,6 +50,8 @@ export const contract = {
   },
   events: {
     'job.progress': z.object({ jobId: z.string(), progress: progressEventSchema }),
+    /** Something a person should see while a job runs: a retry, a wait for another process. */
+    'job.note': z.object({ jobId: z.string(), text: z.string() }),
   },
 } as const;
 
@@ -51,6 +60,8 @@ type Events = typeof contract.events;
 export type CommandName = keyof Commands;
 export type EventName = keyof Events;
 export type CommandInput<C extends CommandName> = z.input<Commands[C]['input']>;
+/** A command's input as its handler gets it: validated, with every default applied. */
+export type CommandParsedInput<C extends CommandName> = z.output<Commands[C]['input']>;
 export type CommandOutput<C extends CommandName> = z.output<Commands[C]['output']>;
 export type EventPayload<E extends EventName> = z.output<Events[E]>;
 

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { AppError } from '../errors.js';
 import {
   contract,
-  type CommandInput,
+  type CommandParsedInput,
   type CommandName,
   type CommandOutput,
   type Envelope,
@@ -15,7 +15,7 @@ export interface HandlerContext {
 }
 
 export type Handlers = {
-  [C in CommandName]: (input: CommandInput<C>, context: HandlerContext) => Promise<CommandOutput<C>>;
+  [C in CommandName]: (input: CommandParsedInput<C>, context: HandlerContext) => Promise<CommandOutput<C>>;
 };
 
 export interface RouterOptions {

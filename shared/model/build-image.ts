@@ -1,21 +1,9 @@
 import { z } from 'zod';
 
-/** What the app asks for when it builds a card image (the CLI's `build` options). */
-export const buildImageRequestSchema = z.object({
-  /** Optional with a definition: then the media its release calls for are fetched. */
-  bootMedia: z.string().min(1).optional(),
-  /** An apkovl (*.apkovl.tar.gz) or a machine definition (*.yml), told apart by the name. */
-  machine: z.string().min(1, 'choose a machine definition (.yml) or an apkovl (.apkovl.tar.gz)'),
-  secrets: z.string().min(1).optional(),
-  output: z.string().min(1, 'choose where to save the image'),
-  partitionBytes: z.number().int().positive().optional(),
-  volumeLabel: z.string().optional(),
-  cmdlineAppend: z.array(z.string()).optional(),
-  seed: z.string().optional(),
-});
-export type BuildImageRequest = z.infer<typeof buildImageRequestSchema>;
-
+/** What a build made: the same for an image file and a device, the CLI and the app. */
 export const buildSummarySchema = z.object({
+  destination: z.object({ kind: z.enum(['image', 'device']), path: z.string() }),
+  /** The image file or device written (the destination's path). */
   output: z.string(),
   imageBytes: z.number(),
   partition: z.object({
@@ -33,14 +21,26 @@ export const buildSummarySchema = z.object({
     clusters: z.number(),
     usedBytes: z.number(),
     freeBytes: z.number(),
+    /** What the FAT32 metadata (reserved sectors, both FATs) takes of the partition. */
+    metadataBytes: z.number(),
   }),
   files: z.number(),
   directories: z.number(),
   fileBytes: z.number(),
   alpineRelease: z.string().nullable(),
+  /** The boot media; `verified` when they came through the verified download cache. */
+  bootMedia: z.object({ path: z.string(), sha256: z.string().nullable(), verified: z.boolean() }),
   dropped: z.array(z.string()),
   injected: z.array(z.string()),
   overlay: z.object({ fileName: z.string(), hostname: z.string().nullable(), sha256: z.string() }).nullable(),
+  /** The manifest on the card: its name and how many files it lists. */
+  manifest: z.object({ path: z.string(), files: z.number() }),
+  /** Bytes that reached the target (data and metadata). */
+  bytesWritten: z.number(),
+  /** The read-back of everything written, when it was done. */
+  verification: z
+    .object({ ranges: z.number(), bytes: z.number(), seconds: z.number(), uncached: z.boolean() })
+    .nullable(),
   warnings: z.array(z.string()),
   seconds: z.number(),
 });

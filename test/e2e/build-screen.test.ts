@@ -37,7 +37,7 @@ describe.skipIf(missing(haveChromium, `Chromium at ${chromiumPath} (Debian packa
     it('says which fields are missing instead of starting', async () => {
       const { page } = harness;
       await page.getByRole('button', { name: 'Build image' }).click();
-      await expect.poll(() => page.textContent('#boot-media-help')).toMatch(/Choose the Alpine boot media/);
+      await expect.poll(() => page.textContent('#machine-help')).toMatch(/Choose a machine definition/);
       expect(await page.textContent('#output-help')).toMatch(/Choose where to save the image/);
       expect(harness.events).toEqual([]);
     });

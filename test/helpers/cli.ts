@@ -35,3 +35,33 @@ export function startCli(args: string[]) {
   ensureBuilt();
   return spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
+
+/** The wire messages a command printed with --json: events, then one response. */
+export function wireLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .trim()
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** The progress events among them. */
+export function progressEvents(stdout: string): Record<string, unknown>[] {
+  return wireLines(stdout)
+    .filter((line) => line.type === 'event' && line.name === 'job.progress')
+    .map((line) => (line.payload as { progress: Record<string, unknown> }).progress);
+}
+
+/** The response's envelope: `{ok: true, value}` or `{ok: false, error}`, checked to be the last line. */
+export function responseEnvelope(stdout: string): { ok: boolean; value?: unknown; error?: Record<string, unknown> } {
+  const last = wireLines(stdout).at(-1);
+  if (last?.type !== 'response') throw new Error(`the last line is not a response: ${JSON.stringify(last)}`);
+  return last.envelope as { ok: boolean; value?: unknown; error?: Record<string, unknown> };
+}
+
+/** The value of a successful response. */
+export function responseValue<T = Record<string, unknown>>(stdout: string): T {
+  const envelope = responseEnvelope(stdout);
+  if (!envelope.ok) throw new Error(`the command failed: ${JSON.stringify(envelope.error)}`);
+  return envelope.value as T;
+}

@@ -67,7 +67,7 @@ describe('bad boot media', () => {
   it('a file that is not gzip at all', async () => {
     const plain = path.join(temp.dir, 'plain.tar.gz');
     writeFileSync(plain, 'this is not gzip');
-    await expectRefused(plain, /not a gzip file/);
+    await expectRefused(plain, /not Alpine boot media: neither a gzip tarball nor an ISO 9660 image/);
   });
 
   it('a corrupt tar header', async () => {

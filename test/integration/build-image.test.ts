@@ -5,7 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage } from '../../main/services/image/build-image.js';
 import { MIN_FAT32_SECTORS } from '../../main/services/image/fat32-geometry.js';
 import { readCardFiles } from '../helpers/card-reader.js';
-import { fsckFat, mtoolsExtract, mtoolsPaths, sevenZipList, sfdiskJson } from '../helpers/external-tools.js';
+import { CARD_MANIFEST_NAME, cardManifestSchema } from '../../shared/model/card-manifest.js';
+import {
+  fsckFat,
+  mtoolsExtract,
+  mtoolsPaths,
+  mtoolsRead,
+  sevenZipList,
+  sfdiskJson,
+} from '../helpers/external-tools.js';
 import { createOverlay, createSyntheticRpiMedia, type SyntheticMedia } from '../helpers/synthetic-media.js';
 import { makeTempDir } from '../helpers/temp.js';
 
@@ -17,12 +25,21 @@ let media: SyntheticMedia;
 let overlay: string;
 let overlayHash: string;
 
-/** What must be on the card: the media without its default overlay, plus ours. */
+/** What must be on the card: the media without its default overlay, plus ours (and the manifest, checked apart). */
 function expectedFiles(): Map<string, string> {
   const expected = new Map(media.files);
   expected.delete('alpine.apkovl.tar.gz');
   expected.set('kiosk-hall.apkovl.tar.gz', overlayHash);
   return expected;
+}
+
+/** The card's files without its manifest, after checking that the manifest lists exactly them. */
+function withoutManifest(files: Map<string, string>, image: string): Map<string, string> {
+  const manifest = cardManifestSchema.parse(JSON.parse(mtoolsRead(image, CARD_MANIFEST_NAME).toString('utf8')));
+  const rest = new Map(files);
+  expect(rest.delete(CARD_MANIFEST_NAME)).toBe(true);
+  expect(new Map(manifest.files.map((file) => [file.path, file.sha256]))).toEqual(rest);
+  return rest;
 }
 
 beforeAll(() => {
@@ -52,7 +69,8 @@ describe('apkovl build on synthetic Raspberry Pi media', () => {
       injected: ['kiosk-hall.apkovl.tar.gz'],
       overlay: { fileName: 'kiosk-hall.apkovl.tar.gz', hostname: 'kiosk-hall', sha256: overlayHash },
     });
-    expect(summary.files).toBe(expectedFiles().size);
+    expect(summary.files).toBe(expectedFiles().size + 1); // and the manifest
+    expect(summary.manifest).toEqual({ path: CARD_MANIFEST_NAME, files: expectedFiles().size });
     expect(summary.filesystem.clusters).toBeGreaterThanOrEqual(65525);
   });
 
@@ -75,7 +93,7 @@ describe('apkovl build on synthetic Raspberry Pi media', () => {
   it('gives mtools every file, byte for byte, under its exact long name', () => {
     const destination = path.join(temp.dir, 'mcopy');
     mkdirSync(destination);
-    expect(mtoolsExtract(image, destination)).toEqual(expectedFiles());
+    expect(withoutManifest(mtoolsExtract(image, destination), image)).toEqual(expectedFiles());
     const paths = mtoolsPaths(image);
     expect(paths).toContain('.alpine-release');
     expect(paths).toContain('apks/.boot_repository');
@@ -95,9 +113,27 @@ describe('apkovl build on synthetic Raspberry Pi media', () => {
 
   it('reads back identically with the project reader, with no warnings', async () => {
     const { files, volume } = await readCardFiles(image);
-    expect(files).toEqual(expectedFiles());
+    expect(withoutManifest(files, image)).toEqual(expectedFiles());
     expect(volume.warnings).toEqual([]);
     expect(volume.label).toBe('ALPINE');
+  });
+
+  it('carries a manifest of where the card came from, with no secret and no folder of this machine', () => {
+    const manifest = cardManifestSchema.parse(JSON.parse(mtoolsRead(image, CARD_MANIFEST_NAME).toString('utf8')));
+    expect(manifest).toMatchObject({
+      format: 'apkovl-studio-card',
+      version: 1,
+      alpineRelease: 'alpine-rpi-3.22.2 251009',
+      bootMedia: {
+        file: path.basename(media.tarball),
+        sha256: createHash('sha256').update(readFileSync(media.tarball)).digest('hex'),
+      },
+      definition: null,
+      apkovl: { path: 'kiosk-hall.apkovl.tar.gz', sha256: overlayHash, size: readFileSync(overlay).length },
+      links: [],
+      volume: { label: 'ALPINE', serial: summary.filesystem.volumeId },
+    });
+    expect(JSON.stringify(manifest)).not.toContain(temp.dir);
   });
 
   it('has exactly one apkovl at the root', () => {
@@ -147,7 +183,7 @@ describe('partition sizes', () => {
     const result = await buildImage({ bootMedia: small.tarball, overlay, output, partitionBytes: bytes });
     expect(result.filesystem.clusters).toBe(65525);
     expect(fsckFat(output, MiB, bytes).status).toBe(0);
-    expect((await readCardFiles(output)).files.size).toBe(small.files.size + 1);
+    expect((await readCardFiles(output)).files.size).toBe(small.files.size + 2); // + overlay and manifest
   });
 
   it('builds a multi-GiB sparse image with 4 KiB clusters', async () => {
@@ -158,7 +194,7 @@ describe('partition sizes', () => {
     expect(statSync(output).blocks * 512).toBeLessThan(64 * MiB); // only the bytes the card needs
     expect(sfdiskJson(output).partitions[0]).toMatchObject({ start: 2048, size: 6 * 2048 * 1024 });
     expect(fsckFat(output, MiB, 6 * GiB).status).toBe(0);
-    expect((await readCardFiles(output)).files).toEqual(expectedFiles());
+    expect(withoutManifest((await readCardFiles(output)).files, output)).toEqual(expectedFiles());
   });
 
   it('builds a 2 TiB image, the largest an MBR describes', async () => {
@@ -175,7 +211,7 @@ describe('partition sizes', () => {
     await expect(
       buildImage({ bootMedia: media.tarball, overlay, output, partitionBytes: 2 * 1024 * GiB }),
     ).rejects.toThrow(/larger than an MBR can address/);
-    expect((await readCardFiles(output)).files).toEqual(expectedFiles());
+    expect(withoutManifest((await readCardFiles(output)).files, output)).toEqual(expectedFiles());
     expect(statSync(output).blocks * 512).toBeLessThan(64 * MiB);
     // fsck.fat reads both 256 MiB FATs of 67 million clusters: about 6 s and 800 MB here.
     expect(fsckFat(output, MiB, 2 * 1024 * GiB - MiB).status).toBe(0);

@@ -1,7 +1,15 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, runCli, startCli } from '../helpers/cli.js';
+import {
+  cliPath,
+  progressEvents,
+  responseEnvelope,
+  responseValue,
+  runCli,
+  startCli,
+  wireLines,
+} from '../helpers/cli.js';
 import { createOverlay, createSyntheticRpiMedia, type SyntheticMedia } from '../helpers/synthetic-media.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { mtoolsLabel, mtoolsRead } from '../helpers/external-tools.js';
@@ -16,12 +24,6 @@ beforeAll(() => {
   overlay = createOverlay(temp.dir, 'kiosk-hall');
 });
 afterAll(() => temp.cleanup());
-
-const lines = (text: string) =>
-  text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 /** `apkovl build` of the test media and overlay into `output`, 64 MiB, plus `extra`. */
 const buildArgs = (output: string, ...extra: string[]) => [
@@ -101,20 +103,22 @@ describe('apkovl CLI', () => {
     const output = path.join(temp.dir, 'json.img');
     const result = runCli(buildArgs(output, '--json'));
     expect(result.status).toBe(0);
-    const events = lines(result.stdout);
-    const progress = events.filter((event) => event.type === 'progress');
+    // The contract's own events and envelope, as `apkovl worker` speaks them.
+    for (const line of wireLines(result.stdout).slice(0, -1)) {
+      expect(line).toMatchObject({ type: 'event', name: 'job.progress', payload: { jobId: 'cli' } });
+    }
+    const progress = progressEvents(result.stdout);
     expect(progress.length).toBeGreaterThan(0);
     for (const event of progress) {
-      expect(event).toMatchObject({ phase: 'build', label: expect.any(String), bytes: expect.any(Number) });
+      expect(event).toMatchObject({ phase: 'write', label: expect.any(String), bytes: expect.any(Number) });
     }
     const writing = progress.filter((event) => event.label === 'Writing boot files');
     expect(writing.at(-1)).toMatchObject({ bytes: statSync(media.tarball).size, total: statSync(media.tarball).size });
-    const last = events.at(-1);
-    expect(last).toMatchObject({
-      type: 'result',
-      command: 'build',
+    expect(wireLines(result.stdout).at(-1)).toMatchObject({ type: 'response', id: null, command: 'card.build' });
+    expect(responseValue(result.stdout)).toMatchObject({
+      destination: { kind: 'image', path: output },
       dropped: ['alpine.apkovl.tar.gz'],
-      files: media.files.size,
+      files: media.files.size + 1, // and the manifest
     });
   });
 
@@ -122,10 +126,9 @@ describe('apkovl CLI', () => {
     const output = path.join(temp.dir, 'never.img');
     const result = runCli(['build', '--boot-media', overlay, '--overlay', overlay, '--output', output, '--json']);
     expect(result.status).toBe(1);
-    expect(lines(result.stdout).at(-1)).toMatchObject({
-      type: 'error',
-      code: 'invalid-media',
-      message: expect.stringMatching(/not Alpine boot media/),
+    expect(responseEnvelope(result.stdout)).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-media', message: expect.stringMatching(/not Alpine boot media/) },
     });
     expect(result.stderr).toMatch(/^apkovl: error: .*not Alpine boot media/);
     expect(result.stderr).toMatch(/hint: use Alpine boot media such as/);
@@ -156,7 +159,7 @@ describe('apkovl CLI', () => {
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/option '--arch <arch>' argument 'mips' is invalid/);
     const noMedia = runCli(['build', '--overlay', overlay, '--output', path.join(temp.dir, 'x.img')]);
-    expect(noMedia.status).toBe(1);
+    expect(noMedia.status).toBe(2);
     expect(noMedia.stderr).toMatch(/without a machine definition, give the boot media/);
   });
 
@@ -176,7 +179,7 @@ describe('apkovl CLI', () => {
     await new Promise<void>((resolve) =>
       child.stdout.on('data', (chunk: Buffer) => {
         stdout += chunk.toString();
-        if (stdout.includes('"type":"progress"')) resolve();
+        if (stdout.includes('"name":"job.progress"')) resolve();
       }),
     );
     child.kill('SIGINT');

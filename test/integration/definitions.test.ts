@@ -6,14 +6,14 @@ import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { templates } from '../../main/services/machine/templates.js';
-import { runCli } from '../helpers/cli.js';
+import { responseValue, runCli } from '../helpers/cli.js';
 import { createSyntheticRpiMedia, type SyntheticMedia } from '../helpers/synthetic-media.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { mtoolsListing, mtoolsRead } from '../helpers/external-tools.js';
 
 let temp: ReturnType<typeof makeTempDir>;
 const fixtures = path.resolve('test/fixtures/definitions');
-const json = (text: string) => JSON.parse(text.trim().split('\n').at(-1) as string) as Record<string, unknown>;
+const json = (text: string) => responseValue(text);
 
 beforeAll(() => {
   temp = makeTempDir();

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors.js';
 import { fetchRelease, type FetchReleaseOptions } from '../../main/services/releases/fetch-release.js';
-import { runCliAsync } from '../helpers/cli.js';
+import { progressEvents, responseValue, runCliAsync, wireLines } from '../helpers/cli.js';
 import { fsckFat, mtoolsPaths } from '../helpers/external-tools.js';
 import { startMirror, type MirrorServer } from '../helpers/mirror-server.js';
 import { detachedSignature, makeSigningKeys, mirrorFiles } from '../helpers/synthetic-mirror.js';
@@ -307,18 +307,16 @@ describe('apkovl fetch', () => {
     const cacheDir = path.join(temp.dir, 'cli-cache');
     const result = await run([...args(cacheDir), '--json']);
     expect(result.status, result.stderr).toBe(0);
-    const lines = result.stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-    const downloads = lines.filter((line) => line.type === 'progress' && line.phase === 'download');
+    const progress = progressEvents(result.stdout);
+    const downloads = progress.filter((event) => event.phase === 'download');
     expect(downloads.length).toBeGreaterThan(0);
     expect(downloads.at(-1)).toMatchObject({
       label: `Downloading ${FILE}`,
       total: (original.get(PATH) as Buffer).length,
     });
-    expect(lines.some((line) => line.type === 'progress' && line.phase === 'verify')).toBe(true);
-    expect(lines.at(-1)).toMatchObject({ type: 'result', command: 'fetch', sha256, fromCache: false });
+    expect(progress.some((event) => event.phase === 'verify')).toBe(true);
+    expect(wireLines(result.stdout).at(-1)).toMatchObject({ type: 'response', command: 'release.fetch' });
+    expect(responseValue(result.stdout)).toMatchObject({ sha256, fromCache: false });
     const plain = await run(args(cacheDir));
     expect(plain.stdout.trim()).toBe(path.join(cacheDir, 'files', sha256, FILE));
   });
@@ -329,7 +327,7 @@ describe('apkovl fetch', () => {
     expect(listed.stdout).toMatch(/alpine-virt\s+3\.22\.2 .* alpine-virt-3\.22\.2-x86_64\.iso/);
     const cacheDir = path.join(temp.dir, 'cli-cache');
     const ls = await run(['cache', 'ls', '--cache-dir', cacheDir, '--json']);
-    const entries = (JSON.parse(ls.stdout) as { entries: { fileName: string }[] }).entries;
+    const entries = responseValue<{ entries: { fileName: string }[] }>(ls.stdout).entries;
     expect(entries.map((entry) => entry.fileName)).toEqual([FILE]);
     expect((await run(['cache', 'prune', '--cache-dir', cacheDir])).stdout).toMatch(/Removed 0 file/);
     expect((await run(['cache', 'prune', '--all', '--cache-dir', cacheDir])).stdout).toMatch(
@@ -365,7 +363,7 @@ describe('apkovl build without --boot-media', () => {
       '--json',
       ...extra,
     ]);
-  const result = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1) as string) as Record<string, unknown>;
+  const result = (stdout: string) => responseValue(stdout);
 
   it('fetches the Raspberry Pi media the definition calls for, then works offline from the cache', async () => {
     const cacheDir = path.join(temp.dir, 'build-cache');
@@ -373,7 +371,7 @@ describe('apkovl build without --boot-media', () => {
     expect(first.status, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/"phase":"download"/);
     expect(result(first.stdout)).toMatchObject({
-      type: 'result',
+      bootMedia: { verified: true },
       alpineRelease: 'alpine-rpi-3.22.2 251009',
       overlay: { fileName: 'kiosk-hall.apkovl.tar.gz' },
     });

@@ -1,8 +1,10 @@
 import { Command, Option } from 'commander';
 import { AppError } from '../../../shared/errors.js';
 import { parseSize, formatBytes } from '../../../shared/model/size.js';
-import type { BuildSummary } from '../../services/image/build-image.js';
-import { DEFAULT_IMAGE_PARTITION_BYTES, DEFAULT_VOLUME_LABEL } from '../../services/image/build-image.js';
+import type { BuildSummary } from '../../../shared/model/build-image.js';
+import { buildRequestSchema, type BuildRequest } from '../../../shared/model/requests.js';
+import { DEFAULT_IMAGE_PARTITION_BYTES, DEFAULT_VOLUME_LABEL } from '../../services/build/defaults.js';
+import { sourceKindOf } from '../../services/files/file-kind.js';
 import type { CommandContext } from '../context.js';
 
 interface BuildFlags {
@@ -40,6 +42,7 @@ export function describeBuild(summary: BuildSummary): string {
     lines.push(`  added        ${name}`);
   }
   for (const name of summary.dropped) lines.push(`  removed      ${name} (an overlay shipped with the boot media)`);
+  lines.push(`  manifest     ${summary.manifest.path} (${summary.manifest.files} files with their SHA-256)`);
   lines.push(`  free space   ${formatBytes(summary.filesystem.freeBytes)}`);
   for (const warning of summary.warnings) lines.push(`  warning      ${warning}`);
   return lines.join('\n');
@@ -88,37 +91,67 @@ export function buildCommand(context: CommandContext): Command {
         '    --overlay kiosk-hall.apkovl.tar.gz --output kiosk.img --size 1GiB\n\n' +
         'SOURCE_DATE_EPOCH, when set, is the timestamp of the files the tool adds.',
     )
-    .action(async (definition: string | undefined, flags: BuildFlags) => {
-      if ((definition === undefined) === (flags.overlay === undefined)) {
-        throw new AppError('invalid-input', 'give a machine definition or --overlay (one of them)', {
+    .action(async (source: string | undefined, flags: BuildFlags) => {
+      if ((source === undefined) === (flags.overlay === undefined)) {
+        throw new AppError('usage', 'give a machine definition or --overlay (one of them)', {
           hint: 'apkovl build machine.yml --boot-media ... --output card.img',
         });
       }
       const output = context.output(flags.json === true);
-      const summary = await context.services.buildImage({
-        ...(flags.bootMedia !== undefined ? { bootMedia: flags.bootMedia } : {}),
-        fetch: {
-          ...(flags.mirror !== undefined ? { mirrors: flags.mirror } : {}),
-          ...(flags.trustedKey !== undefined ? { trustedKeyFile: flags.trustedKey } : {}),
-          ...(flags.cacheDir !== undefined ? { cacheDir: flags.cacheDir } : {}),
-          ...(flags.offline ? { offline: true } : {}),
-        },
-        ...(flags.overlay !== undefined ? { overlay: flags.overlay } : {}),
-        ...(definition !== undefined
-          ? { definition: { file: definition, ...(flags.secrets !== undefined ? { secretsFile: flags.secrets } : {}) } }
-          : {}),
-        output: flags.output,
-        ...(flags.size !== undefined ? { partitionBytes: parseSize(flags.size, '--size') } : {}),
-        ...(flags.label !== undefined ? { volumeLabel: flags.label } : {}),
-        ...(flags.usercfg !== undefined ? { usercfg: flags.usercfg } : {}),
-        ...(flags.cmdlineAppend !== undefined ? { cmdlineAppend: flags.cmdlineAppend } : {}),
-        ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+      const request = await buildRequestFromFlags(source, flags);
+      const summary = await context.services.build(request, {
         onProgress: (event) => output.progress(event),
+        onNote: (text) => output.note(text),
         signal: context.signal,
       });
       output.settle();
-      if (flags.json === true)
-        context.stdout.write(`${JSON.stringify({ type: 'result', command: 'build', ...summary })}\n`);
-      else context.stdout.write(`${describeBuild(summary)}\n`);
+      context.respond('card.build', summary);
+      if (flags.json !== true) context.stdout.write(`${describeBuild(summary)}\n`);
     });
+}
+
+/** The command line as the one build request every front end sends. */
+async function buildRequestFromFlags(source: string | undefined, flags: BuildFlags): Promise<BuildRequest> {
+  const sourceRequest =
+    source === undefined
+      ? { kind: 'apkovl' as const, file: flags.overlay as string }
+      : (await sourceKindOf(source, 'the first argument')) === 'definition'
+        ? {
+            kind: 'definition' as const,
+            file: source,
+            ...(flags.secrets !== undefined ? { secretsFile: flags.secrets } : {}),
+          }
+        : { kind: 'apkovl' as const, file: source };
+  if (sourceRequest.kind === 'apkovl' && flags.secrets !== undefined) {
+    throw new AppError('usage', '--secrets belongs to a machine definition, and an apkovl was given', {
+      location: '--secrets',
+      hint: 'secrets are baked into an apkovl when it is generated; leave --secrets out',
+    });
+  }
+  const parsed = buildRequestSchema.safeParse({
+    source: sourceRequest,
+    media:
+      flags.bootMedia !== undefined
+        ? { kind: 'file', path: flags.bootMedia }
+        : {
+            kind: 'fetch',
+            mirrors: flags.mirror ?? [],
+            ...(flags.trustedKey !== undefined ? { trustedKeyFile: flags.trustedKey } : {}),
+            ...(flags.cacheDir !== undefined ? { cacheDir: flags.cacheDir } : {}),
+            offline: flags.offline === true,
+          },
+    destination: { kind: 'image', path: flags.output },
+    card: {
+      ...(flags.size !== undefined ? { partitionBytes: parseSize(flags.size, '--size') } : {}),
+      ...(flags.label !== undefined ? { volumeLabel: flags.label } : {}),
+      ...(flags.usercfg !== undefined ? { usercfgFile: flags.usercfg } : {}),
+      cmdlineAppend: flags.cmdlineAppend ?? [],
+      ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+    },
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AppError('usage', issue?.message ?? 'invalid options', { location: issue?.path.join('.') ?? '' });
+  }
+  return parsed.data;
 }

@@ -50,9 +50,15 @@ export function overlayCommand(context: CommandContext): Command {
       });
       printIssues(context, definition, result.definitionWarnings);
       if (flags.json) {
-        context.stdout.write(
-          `${JSON.stringify({ type: 'result', command: 'overlay', path: result.path, sha256: result.sha256, members: result.generated.entries.length, world: result.generated.world, networkPackages: result.generated.networkPackages, card: result.generated.card, warnings: result.generated.warnings })}\n`,
-        );
+        context.respond('overlay.write', {
+          path: result.path,
+          sha256: result.sha256,
+          members: result.generated.entries.length,
+          world: result.generated.world,
+          networkPackages: result.generated.networkPackages,
+          card: result.generated.card,
+          warnings: result.generated.warnings,
+        });
         return;
       }
       context.stdout.write(
@@ -80,9 +86,7 @@ export function inspectCommand(context: CommandContext): Command {
           mode: `0${(member.mode & 0o7777).toString(8)}`,
           hasContent: content !== null,
         }));
-        context.stdout.write(
-          `${JSON.stringify({ type: 'result', command: 'inspect', file, members, findings: result.findings })}\n`,
-        );
+        context.respond('apkovl.inspect', { file, members, findings: result.findings });
       } else {
         for (const member of result.members) {
           const owner = `${member.uname || member.uid}/${member.gname || member.gid}`.padEnd(13);
@@ -112,9 +116,11 @@ export function validateCommand(context: CommandContext): Command {
         ...(flags.secrets !== undefined ? { secretsFile: flags.secrets } : {}),
       });
       if (flags.json) {
-        context.stdout.write(
-          `${JSON.stringify({ type: 'result', command: 'validate', ok: result.ok, issues: result.issues, warnings: result.overlay?.generated.warnings ?? [] })}\n`,
-        );
+        context.respond('definition.validate', {
+          ok: result.ok,
+          issues: result.issues,
+          warnings: result.overlay?.generated.warnings ?? [],
+        });
       } else {
         printIssues(context, definition, result.issues);
         if (result.ok && result.overlay) {

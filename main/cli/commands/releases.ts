@@ -34,7 +34,7 @@ export function releasesCommand(context: CommandContext): Command {
         signal: context.signal,
       });
       if (flags.json) {
-        context.stdout.write(`${JSON.stringify({ type: 'result', command: 'releases', url, releases })}\n`);
+        context.respond('release.list', { url, releases });
         return;
       }
       context.stdout.write(`${url}\n`);
@@ -82,15 +82,11 @@ export function fetchCommand(context: CommandContext): Command {
         ...(flags.offline ? { offline: true } : {}),
         signal: context.signal,
         onProgress: (event) => output.progress(event),
-        onNote: (text) => {
-          output.settle();
-          if (flags.json) context.stdout.write(`${JSON.stringify({ type: 'note', message: text })}\n`);
-          else context.stderr.write(`note: ${text}\n`);
-        },
+        onNote: (text) => output.note(text),
       });
       output.settle();
-      if (flags.json) context.stdout.write(`${JSON.stringify({ type: 'result', command: 'fetch', ...fetched })}\n`);
-      else context.stdout.write(`${fetched.path}\n`);
+      context.respond('release.fetch', fetched);
+      if (flags.json !== true) context.stdout.write(`${fetched.path}\n`);
     });
 }
 
@@ -104,9 +100,7 @@ export function cacheCommand(context: CommandContext): Command {
     .action(async (flags: { cacheDir?: string; json?: boolean }) => {
       const entries = await context.services.listCache(flags.cacheDir);
       if (flags.json) {
-        context.stdout.write(
-          `${JSON.stringify({ type: 'result', command: 'cache ls', directory: context.services.cacheDirectory(flags.cacheDir), entries })}\n`,
-        );
+        context.respond('cache.list', { directory: context.services.cacheDirectory(flags.cacheDir), entries });
         return;
       }
       context.stdout.write(`${context.services.cacheDirectory(flags.cacheDir)}\n`);

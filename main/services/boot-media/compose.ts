@@ -51,10 +51,12 @@ export interface ComposeReport {
   arch: string | null;
   /** Serials derived from everything composed (available once the entries are consumed). */
   identity: CardIdentity | null;
+  /** The timestamp of the files this tool adds (Unix seconds), known once the media have been read. */
+  contentTime: number | null;
 }
 
 export function emptyComposeReport(): ComposeReport {
-  return { dropped: [], injected: [], alpineRelease: null, arch: null, identity: null };
+  return { dropped: [], injected: [], alpineRelease: null, arch: null, identity: null, contentTime: null };
 }
 
 const MAX_SMALL_FILE = 64 * 1024;
@@ -194,6 +196,7 @@ export async function* composeBootMedia(
   }
 
   const mtime = options.sourceDateEpoch ?? newest;
+  report.contentTime = mtime;
   for (const directory of options.directories ?? []) {
     hash.update(`directory\0${directory}\n`);
     yield { kind: 'directory', path: directory, mtime };

@@ -8,7 +8,8 @@ function handlers(overrides: Partial<Handlers> = {}): Handlers {
   const unused = () => Promise.reject(new Error('not used in this test'));
   return {
     'app.info': () => Promise.resolve({ name: 'Apkovl Studio', version: '1.2.3', platform: 'linux' }),
-    'image.build': unused,
+    'file.kind': unused,
+    'card.build': unused,
     'job.cancel': ({ jobId }) => Promise.resolve({ cancelled: jobId === 'known' }),
     'definition.save': unused,
     'dialog.open-file': unused,
@@ -35,12 +36,12 @@ describe('IPC router', () => {
       error: { code: 'unknown-command' },
     });
     expect(
-      await router.handle('image.build', { jobId: 'j', request: { machine: '', output: 'x' } }, context),
+      await router.handle('card.build', { jobId: 'j', request: { source: { kind: 'definition', file: '' } } }, context),
     ).toMatchObject({
       ok: false,
       error: {
         code: 'invalid-request',
-        location: 'request.machine',
+        location: 'request.source.file',
         message: expect.stringMatching(/machine definition/),
       },
     });

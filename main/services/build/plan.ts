@@ -1,0 +1,224 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { AppError } from '../../../shared/errors.js';
+import type { BuildRequest } from '../../../shared/model/requests.js';
+import { parseSize } from '../../../shared/model/size.js';
+import type { MediaFacts } from '../boot-media/compose.js';
+import { readOverlayFile, type OverlayFile } from '../boot-media/overlay-file.js';
+import { mediaKindOf } from '../files/file-kind.js';
+import { SECTOR_SIZE } from '../image/constants.js';
+import type { LoadedDefinition } from '../machine/load-definition.js';
+import type { FetchedRelease } from '../releases/fetch-release.js';
+import { DEFAULT_IMAGE_PARTITION_BYTES, DEFAULT_VOLUME_LABEL } from './defaults.js';
+
+export { DEFAULT_IMAGE_PARTITION_BYTES, DEFAULT_VOLUME_LABEL };
+
+/** The card settings of a build: the command line over the definition over the defaults. */
+export interface PlannedCard {
+  /** Null: the whole target (a device). */
+  partitionBytes: number | null;
+  volumeLabel: string;
+  usercfg: Buffer | null;
+  cmdlineAppend: string[];
+  directories: string[];
+  seed: string | undefined;
+  sourceDateEpoch: number | undefined;
+}
+
+/**
+ * Everything a build needs, loaded and checked before a byte is written: the source (the
+ * definition loaded once, or the apkovl read and checked), the media (fetched and verified, or
+ * the file given, its kind decided by content) and the card settings.
+ */
+export interface BuildPlan {
+  request: BuildRequest;
+  media: { path: string; kind: 'tarball' | 'iso'; sha256: string | null; fetched: FetchedRelease | null };
+  definition: LoadedDefinition | null;
+  /** sha256 of the definition file as read. */
+  definitionSha256: string | null;
+  overlayFile: OverlayFile | null;
+  card: PlannedCard;
+  /** Warnings about the definition and the apkovl, for the summary. */
+  warnings: string[];
+}
+
+export interface PlanContext {
+  sourceDateEpoch: number | undefined;
+  /** Boot media for a release: verified, from the cache or a mirror. */
+  fetchRelease(options: {
+    board: 'rpi' | 'x86_64-uefi';
+    arch: string;
+    flavor?: string;
+    branch?: string;
+    version?: string;
+    mirrors: string[];
+    trustedKeyFile?: string;
+    cacheDir?: string;
+    offline: boolean;
+  }): Promise<FetchedRelease>;
+}
+
+/** "alpine-rpi-3.22.2 251009" -> "3.22.2". */
+export function releaseVersion(alpineRelease: string | null): string | null {
+  return /-(\d+\.\d+\.\d+(?:_rc\d+)?)\b/.exec(alpineRelease ?? '')?.[1] ?? null;
+}
+
+/** The release branch that media of this release belong to: "3.22.2" -> "v3.22". */
+export function releaseBranch(alpineRelease: string | null): string | undefined {
+  const version = releaseVersion(alpineRelease);
+  return version === null ? undefined : `v${version.split('.').slice(0, 2).join('.')}`;
+}
+
+export async function planBuild(request: BuildRequest, context: PlanContext): Promise<BuildPlan> {
+  const { source, media, card } = request;
+  let definition: LoadedDefinition | null = null;
+  let overlayFile: OverlayFile | null = null;
+  let definitionSha256: string | null = null;
+  let settings: { label: string; usercfg: string | null; cmdlineAppend: string[]; directories: string[] } | null = null;
+  const warnings: string[] = [];
+  if (source.kind === 'definition') {
+    const { loadDefinition } = await import('../machine/load-definition.js');
+    definition = await loadDefinition(
+      source.file,
+      source.secretsFile !== undefined ? { secretsFile: source.secretsFile } : {},
+    );
+    definitionSha256 = createHash('sha256')
+      .update(await readFile(source.file))
+      .digest('hex');
+    // Generated once now, so that a definition whose overlay fails the checks stops here, and
+    // for the card settings. It is generated again when the media's release is known.
+    const { overlayFromDefinition } = await import('../overlay/overlay-service.js');
+    const made = await overlayFromDefinition(definition, { mtime: context.sourceDateEpoch ?? 0 });
+    settings = made.generated.card;
+    warnings.push(...definition.warnings.map((issue) => `${issue.path}: ${issue.message}`), ...made.generated.warnings);
+  } else {
+    overlayFile = await readOverlayFile(source.file);
+    warnings.push(...overlayFile.warnings);
+  }
+
+  let partitionBytes: number | null = card.partitionBytes ?? null;
+  if (partitionBytes === null && definition !== null && definition.machine.boot.partition_size !== 'whole') {
+    partitionBytes = parseSize(definition.machine.boot.partition_size, 'boot.partition_size');
+  }
+  if (partitionBytes === null && request.destination.kind === 'image') partitionBytes = DEFAULT_IMAGE_PARTITION_BYTES;
+  if (partitionBytes !== null && partitionBytes % SECTOR_SIZE !== 0) {
+    throw new AppError('usage', `the partition size ${partitionBytes} is not a multiple of ${SECTOR_SIZE} bytes`, {
+      location: '--size',
+      hint: 'give the size in MiB or GiB, for example 512MiB',
+    });
+  }
+  let usercfg: Buffer | null = null;
+  if (card.usercfgFile !== undefined) {
+    usercfg = await readFile(card.usercfgFile).catch((error: unknown) => {
+      throw new AppError('not-found', `cannot read usercfg: ${(error as Error).message}`, {
+        location: '--usercfg',
+        cause: error,
+      });
+    });
+  } else if (settings !== null && settings.usercfg !== null) {
+    usercfg = Buffer.from(settings.usercfg);
+  }
+
+  let mediaPlan: BuildPlan['media'];
+  if (media.kind === 'file') {
+    mediaPlan = { path: media.path, kind: await mediaKindOf(media.path, '--boot-media'), sha256: null, fetched: null };
+  } else {
+    const wanted = definition
+      ? {
+          board: definition.machine.target.board,
+          arch: definition.machine.target.arch,
+          flavor: definition.machine.alpine.flavor,
+          ...(definition.machine.alpine.version !== undefined
+            ? { version: definition.machine.alpine.version }
+            : { branch: definition.machine.alpine.branch }),
+        }
+      : media.release;
+    if (wanted === undefined) {
+      throw new AppError('usage', 'without a machine definition, give the boot media', {
+        location: '--boot-media',
+        hint: 'apkovl fetch --board rpi --arch aarch64 prints the path of verified media',
+      });
+    }
+    const mirrors = media.mirrors.length > 0 ? media.mirrors : definition ? [definition.machine.alpine.mirror] : [];
+    const fetched = await context.fetchRelease({
+      ...wanted,
+      mirrors,
+      ...(media.trustedKeyFile !== undefined ? { trustedKeyFile: media.trustedKeyFile } : {}),
+      ...(media.cacheDir !== undefined ? { cacheDir: media.cacheDir } : {}),
+      offline: media.offline,
+    });
+    mediaPlan = {
+      path: fetched.path,
+      kind: await mediaKindOf(fetched.path, fetched.path),
+      sha256: fetched.sha256,
+      fetched,
+    };
+  }
+
+  return {
+    request,
+    media: mediaPlan,
+    definition,
+    definitionSha256,
+    overlayFile,
+    card: {
+      partitionBytes,
+      volumeLabel: card.volumeLabel ?? settings?.label ?? DEFAULT_VOLUME_LABEL,
+      usercfg,
+      cmdlineAppend: [...(settings?.cmdlineAppend ?? []), ...card.cmdlineAppend],
+      directories: settings?.directories ?? [],
+      seed: card.seed,
+      sourceDateEpoch: context.sourceDateEpoch,
+    },
+    warnings,
+  };
+}
+
+/** The definition must describe the machine these media boot. */
+export function checkMediaMatch(plan: BuildPlan, media: MediaFacts): void {
+  const loaded = plan.definition;
+  if (loaded === null) return;
+  const where = plan.media.path;
+  const { target, alpine } = loaded.machine;
+  const rpiMedia = media.alpineRelease?.startsWith('alpine-rpi') ?? false;
+  if ((target.board === 'rpi') !== rpiMedia) {
+    throw new AppError(
+      'invalid-input',
+      `the boot media (${media.alpineRelease ?? 'unknown'}) are not for ${target.board === 'rpi' ? 'a Raspberry Pi' : 'an x86_64 UEFI stick'}`,
+      {
+        location: where,
+        hint:
+          target.board === 'rpi'
+            ? 'use alpine-rpi-<version>-<arch>.tar.gz'
+            : 'use alpine-<flavor>-<version>-x86_64.iso',
+      },
+    );
+  }
+  if (media.arch !== null && media.arch !== target.arch) {
+    throw new AppError(
+      'invalid-input',
+      `the boot media are for ${media.arch} but the definition targets ${target.arch}`,
+      { location: where, hint: `use alpine-rpi-<version>-${target.arch}.tar.gz, or change target.arch` },
+    );
+  }
+  const version = releaseVersion(media.alpineRelease);
+  if (alpine.version !== undefined && version !== null && version !== alpine.version) {
+    throw new AppError(
+      'invalid-input',
+      `the boot media are Alpine ${version} but the definition pins ${alpine.version}`,
+      { location: where, hint: 'use the media of that release, or change alpine.version' },
+    );
+  }
+  const branch = alpine.branch;
+  if (version !== null && /^v\d+\.\d+$/.test(branch) && !version.startsWith(`${branch.slice(1)}.`)) {
+    throw new AppError('invalid-input', `the boot media are Alpine ${version}, not branch ${branch}`, {
+      location: where,
+    });
+  }
+}
+
+/** The file name shown in the manifest (no folders of the user's machine). */
+export function baseName(file: string): string {
+  return path.basename(file);
+}

@@ -1,0 +1,159 @@
+import { AppError, CancelledError } from '../../../shared/errors.js';
+import type { BuildSummary } from '../../../shared/model/build-image.js';
+import { CARD_MANIFEST_NAME } from '../../../shared/model/card-manifest.js';
+import type { ProgressListener } from '../../../shared/model/progress.js';
+import type { BuildRequest } from '../../../shared/model/requests.js';
+import { hashFileInWorker } from '../files/hash-file.js';
+import type { BlockTarget } from '../flash/block-target.js';
+import { createImageFileTarget } from '../flash/file-target.js';
+import { PARTITION_START_BYTES, PARTITION_TYPE_FAT32_LBA, SECTOR_SIZE } from '../image/constants.js';
+import type { ManifestOrigin } from './manifest.js';
+import { baseName, planBuild, type BuildPlan, type PlanContext } from './plan.js';
+import { formatVolumeId, writePlannedCard, type WrittenCard } from './write-card.js';
+
+export interface RunBuildOptions {
+  onProgress?: ProgressListener;
+  signal?: AbortSignal;
+  now: () => number;
+  tool: { name: string; version: string };
+}
+
+/** Counts the bytes that reach a target (written or zeroed). */
+export function countingTarget(target: BlockTarget): BlockTarget & { readonly bytesWritten: number } {
+  let bytesWritten = 0;
+  return {
+    get description() {
+      return target.description;
+    },
+    get size() {
+      return target.size;
+    },
+    get bytesWritten() {
+      return bytesWritten;
+    },
+    allocate: (size) => target.allocate(size),
+    write: async (buffer, position) => {
+      await target.write(buffer, position);
+      bytesWritten += buffer.length;
+    },
+    zero: async (position, length) => {
+      await target.zero(position, length);
+      bytesWritten += length;
+    },
+    read: (buffer, position) => target.read(buffer, position),
+    flush: () => target.flush(),
+    commit: () => target.commit(),
+    abort: () => target.abort(),
+  };
+}
+
+/** The manifest's origin: the media's hash comes from the cache, or is computed beside the build. */
+function manifestOrigin(plan: BuildPlan, options: RunBuildOptions): () => Promise<ManifestOrigin> {
+  const mediaHash =
+    plan.media.sha256 !== null ? Promise.resolve(plan.media.sha256) : hashFileInWorker(plan.media.path, options.signal);
+  // Handled where it is awaited; a failed build must not leave an unhandled rejection behind.
+  mediaHash.catch(() => undefined);
+  return async () => ({
+    tool: options.tool,
+    bootMedia: { file: baseName(plan.media.path), sha256: await mediaHash },
+    definition:
+      plan.definition !== null && plan.definitionSha256 !== null
+        ? { file: baseName(plan.definition.file), sha256: plan.definitionSha256 }
+        : null,
+  });
+}
+
+export function summarize(
+  plan: BuildPlan,
+  written: WrittenCard,
+  extra: {
+    targetBytes: number;
+    bytesWritten: number;
+    verification: BuildSummary['verification'];
+    seconds: number;
+    mediaSha256: string | null;
+  },
+): BuildSummary {
+  const { layout, stats, report, manifest } = written;
+  const made = written.generated;
+  const file = plan.overlayFile;
+  const overlay = made
+    ? { fileName: made.fileName, hostname: made.hostname, sha256: made.sha256 }
+    : file
+      ? { fileName: file.fileName, hostname: file.hostname, sha256: file.sha256 }
+      : null;
+  const destination = plan.request.destination;
+  return {
+    destination: { kind: destination.kind, path: destination.path },
+    output: destination.path,
+    imageBytes: extra.targetBytes,
+    partition: {
+      startLba: layout.partitionStartLba,
+      sectors: layout.partitionSectors,
+      bytes: layout.partitionSectors * SECTOR_SIZE,
+      type: PARTITION_TYPE_FAT32_LBA,
+      bootable: true,
+    },
+    filesystem: {
+      type: 'FAT32',
+      label: plan.card.volumeLabel,
+      volumeId: formatVolumeId(stats.volumeId),
+      clusterSize: stats.clusterSize,
+      clusters: stats.clusterCount,
+      usedBytes: stats.usedClusters * stats.clusterSize,
+      freeBytes: stats.freeBytes,
+      metadataBytes: layout.geometry.dataStartSector * SECTOR_SIZE,
+    },
+    files: stats.files,
+    directories: stats.directories,
+    fileBytes: stats.fileBytes,
+    alpineRelease: report.alpineRelease,
+    bootMedia: { path: plan.media.path, sha256: extra.mediaSha256, verified: plan.media.fetched !== null },
+    dropped: report.dropped,
+    injected: report.injected,
+    overlay,
+    manifest: { path: CARD_MANIFEST_NAME, files: manifest.files.length },
+    bytesWritten: extra.bytesWritten,
+    verification: extra.verification,
+    warnings: plan.warnings,
+    seconds: extra.seconds,
+  };
+}
+
+/** Plan, then write an image file (under a temporary name, renamed into place when complete). */
+export async function buildToImage(
+  request: BuildRequest,
+  planContext: PlanContext,
+  options: RunBuildOptions,
+): Promise<BuildSummary> {
+  const started = options.now();
+  if (request.destination.kind !== 'image') throw new AppError('internal', 'buildToImage needs an image destination');
+  const plan = await planBuild(request, planContext);
+  const partitionBytes = plan.card.partitionBytes as number;
+  const origin = manifestOrigin(plan, options);
+  const target = countingTarget(
+    await createImageFileTarget(request.destination.path, PARTITION_START_BYTES + partitionBytes),
+  );
+  try {
+    const written = await writePlannedCard(plan, target, {
+      origin,
+      now: options.now,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (options.signal?.aborted) throw new CancelledError();
+    await target.commit();
+    return summarize(plan, written, {
+      targetBytes: target.size,
+      bytesWritten: target.bytesWritten,
+      verification: null,
+      seconds: (options.now() - started) / 1000,
+      mediaSha256: written.manifest.bootMedia.sha256,
+    });
+  } catch (error) {
+    await target.abort();
+    // Whatever broke while stopping (a destroyed stream, a closed file) was caused by the stop.
+    if (options.signal?.aborted) throw new CancelledError();
+    throw error;
+  }
+}

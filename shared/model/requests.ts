@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { architectures, boards } from './targets.js';
+
+/**
+ * Each operation's request, defined once: the CLI's flags, the IPC contract and the services all
+ * parse into these. Every choice is a tagged union (`kind`), so no front end guesses a file's
+ * type from its name: what a source or media file really is gets decided by content, in one
+ * place (main/services/files/file-kind.ts).
+ */
+
+const filePath = (what: string) => z.string().trim().min(1, `choose ${what}`);
+
+/** What goes on the card as the apkovl: generated from a machine definition, or an apkovl as it is. */
+export const sourceSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('definition'),
+    file: filePath('a machine definition (.yml)'),
+    secretsFile: z.string().trim().min(1).optional(),
+  }),
+  z.strictObject({ kind: z.literal('apkovl'), file: filePath('an apkovl (.apkovl.tar.gz)') }),
+]);
+export type Source = z.infer<typeof sourceSchema>;
+
+/** Which release to fetch when the source does not say (an apkovl names no board). */
+export const releaseWantedSchema = z.strictObject({
+  board: z.enum(boards),
+  arch: z.enum(architectures),
+  branch: z.string().optional(),
+  version: z.string().optional(),
+  flavor: z.string().optional(),
+});
+export type ReleaseWanted = z.infer<typeof releaseWantedSchema>;
+
+/** Alpine's boot media: a file at hand, or the verified release fetched into the cache. */
+export const mediaSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('file'), path: filePath('the Alpine boot media (.tar.gz or .iso)') }),
+  z.strictObject({
+    kind: z.literal('fetch'),
+    /** Mirrors tried in order; default: the definition's mirror. */
+    mirrors: z.array(z.string().min(1)).default([]),
+    trustedKeyFile: z.string().min(1).optional(),
+    cacheDir: z.string().min(1).optional(),
+    offline: z.boolean().default(false),
+    /** Needed with an apkovl source; a definition's target and release are used otherwise. */
+    release: releaseWantedSchema.optional(),
+  }),
+]);
+export type Media = z.infer<typeof mediaSchema>;
+
+/** A drive as the user saw it when they confirmed: it is checked again right before writing. */
+export const deviceIdentitySchema = z.strictObject({
+  path: z.string().min(1),
+  size: z.number().int().positive(),
+  serial: z.string().nullable(),
+  model: z.string().nullable(),
+});
+export type DeviceIdentity = z.infer<typeof deviceIdentitySchema>;
+
+/** Where the card goes: an image file, or a device (SD card, USB stick) written directly. */
+export const destinationSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('image'), path: filePath('where to save the image') }),
+  z.strictObject({
+    kind: z.literal('device'),
+    path: filePath('a drive'),
+    /** What the user was shown and agreed to erase. */
+    confirmed: deviceIdentitySchema,
+    /** The user confirmed a drive larger than 128 GB in the extra step. */
+    largeDriveConfirmed: z.boolean().default(false),
+  }),
+]);
+export type Destination = z.infer<typeof destinationSchema>;
+
+/** Card settings the command line (or the app) sets over the definition's. */
+export const cardSettingsSchema = z.strictObject({
+  /** Size of the FAT32 partition; default: the definition's, else 512 MiB for an image, the whole device for a drive. */
+  partitionBytes: z.number().int().positive().optional(),
+  volumeLabel: z.string().optional(),
+  /** A file whose content becomes usercfg.txt. */
+  usercfgFile: z.string().min(1).optional(),
+  cmdlineAppend: z.array(z.string()).default([]),
+  seed: z.string().optional(),
+});
+export type CardSettings = z.infer<typeof cardSettingsSchema>;
+
+export const buildRequestSchema = z.strictObject({
+  source: sourceSchema,
+  media: mediaSchema,
+  destination: destinationSchema,
+  card: cardSettingsSchema.prefault({}),
+  /** Read back what was written (a device always is; an image file only when asked). */
+  verify: z.boolean().default(true),
+});
+export type BuildRequest = z.infer<typeof buildRequestSchema>;
+export type BuildRequestInput = z.input<typeof buildRequestSchema>;
+
+/** A card to examine: a drive or an image file. */
+export const mediumSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('image'), path: filePath('an image file') }),
+  z.strictObject({ kind: z.literal('device'), path: filePath('a drive') }),
+]);
+export type Medium = z.infer<typeof mediumSchema>;
+
+export const verifyRequestSchema = z.strictObject({
+  medium: mediumSchema,
+  /** Compare the apkovl with what this definition produces. */
+  machine: z.strictObject({ file: z.string().min(1), secretsFile: z.string().min(1).optional() }).optional(),
+  /** Compare every boot file with these media (else the cached release, when there is one). */
+  bootMedia: z.string().min(1).optional(),
+  cacheDir: z.string().min(1).optional(),
+});
+export type VerifyRequest = z.infer<typeof verifyRequestSchema>;
+
+export const eraseRequestSchema = z.strictObject({
+  device: z.string().min(1),
+  confirmed: deviceIdentitySchema,
+  largeDriveConfirmed: z.boolean().default(false),
+  label: z.string().optional(),
+});
+export type EraseRequest = z.infer<typeof eraseRequestSchema>;
