@@ -37,19 +37,35 @@ export function persistenceFiles(machine: Machine, homes: string[]): Contributio
   return result;
 }
 
+/**
+ * The local.d script that runs /etc/run-once/<name>. Each run is recorded in
+ * /etc/run-once/<name>.result (boot id, start and end time, exit code) for the first-boot
+ * report; with lbu the record of the success is committed with the removal of the script, so
+ * later boots still report it.
+ */
 function runOnceWrapper(name: string): string {
   return [
     '#!/bin/sh',
-    `# Written by Apkovl Studio: runs /etc/run-once/${name} until it succeeds once.`,
+    `# Written by Apkovl Studio: runs /etc/run-once/${name} until it succeeds once, and records`,
+    `# each run in /etc/run-once/${name}.result for the first-boot report.`,
     '# On a diskless machine that success is remembered only if lbu can commit it.',
-    `script=/etc/run-once/${name}`,
-    `log=/var/log/run-once-${name}.log`,
+    'root=$APKOVL_ROOT # empty on a real system; a fake system root in tests',
+    `script=$root/etc/run-once/${name}`,
+    'result=$script.result',
+    `log=$root/var/log/run-once-${name}.log`,
     '[ -x "$script" ] || exit 0',
-    'if "$script" >"$log" 2>&1; then',
+    'boot_id=$(cat "$root/proc/sys/kernel/random/boot_id" 2>/dev/null)',
+    'started_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)',
+    `printf 'boot_id=%s\\nstarted_at=%s\\n' "$boot_id" "$started_at" >"$result"`,
+    '"$script" >"$log" 2>&1',
+    'exit_code=$?',
+    'finished_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)',
+    `printf 'boot_id=%s\\nstarted_at=%s\\nfinished_at=%s\\nexit_code=%s\\n' "$boot_id" "$started_at" "$finished_at" "$exit_code" >"$result"`,
+    'if [ "$exit_code" -eq 0 ]; then',
     '\trm -f "$script" "$0"',
-    '\tif grep -q "^LBU_MEDIA=" /etc/lbu/lbu.conf 2>/dev/null; then lbu commit; fi',
+    '\tif grep -q "^LBU_MEDIA=" "$root/etc/lbu/lbu.conf" 2>/dev/null; then lbu commit; fi',
     'else',
-    `\techo "run-once ${name} failed, see $log" >&2`,
+    `\techo "run-once ${name} failed (exit $exit_code), see /var/log/run-once-${name}.log" >&2`,
     'fi',
     '',
   ].join('\n');
