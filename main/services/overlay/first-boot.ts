@@ -1,11 +1,11 @@
 import type { Machine } from '../../../shared/model/machine.js';
 import { contribution, type Contribution } from './contribution.js';
 import { bootMediaMount } from './media-paths.js';
-import { directory, file, symlink } from './overlay-entry.js';
+import { directory, file, symlink, type OverlayEntry } from './overlay-entry.js';
 
 /** Persistence (lbu, apk cache), run-once scripts, and installing packages the media lacks. */
 
-export function persistenceFiles(machine: Machine, homes: string[]): Contribution {
+export function persistenceFiles(machine: Machine): Contribution {
   const { lbu, apk_cache: apkCache } = machine.persistence;
   const mount = bootMediaMount(machine);
   const result = contribution();
@@ -28,13 +28,31 @@ export function persistenceFiles(machine: Machine, homes: string[]): Contributio
         ].join('\n'),
       ),
     );
-    if (homes.length > 0)
-      result.entries.push(
-        file('etc/apk/protected_paths.d/lbu.list', `${homes.map((home) => `+${home}`).join('\n')}\n`),
-      );
   }
   if (apkCache) result.entries.push(symlink('etc/apk/cache', `${mount.mountPoint}/cache`));
   return result;
+}
+
+/** Whether `lbu commit` saves `path` without being told: apk audit --backup lists it. */
+function savedByLbu(entry: OverlayEntry): boolean {
+  if (!entry.path.startsWith('etc/')) return false;
+  // apk protects etc/init.d with @: only its symbolic links count as configuration.
+  return !(entry.path.startsWith('etc/init.d/') && entry.type === 'file');
+}
+
+/**
+ * etc/apk/protected_paths.d/lbu.list, which `lbu include` writes: lbu commit saves the changed
+ * files under /etc (apk audit --backup), not the home folders, the services in /etc/init.d or the
+ * files under /root and /usr/local that the overlay ships. Without these lines the first commit
+ * (a run-once script's, or the administrator's) would drop them from the card.
+ */
+export function lbuIncludeList(homes: string[], entries: OverlayEntry[]): OverlayEntry | null {
+  const underHome = (path: string) => homes.some((home) => path === home || path.startsWith(`${home}/`));
+  const files = entries
+    .filter((entry) => entry.type !== 'directory' && !savedByLbu(entry) && !underHome(entry.path))
+    .map((entry) => entry.path);
+  const lines = [...new Set([...homes, ...files])].sort().map((path) => `+${path}`);
+  return lines.length === 0 ? null : file('etc/apk/protected_paths.d/lbu.list', `${lines.join('\n')}\n`);
 }
 
 /**

@@ -4,7 +4,7 @@ import { apkovlFileName } from '../../../shared/rules/hostname.js';
 import { buildAccounts } from './accounts.js';
 import { runlevels, type Contribution, type Runlevel } from './contribution.js';
 import { derivedSalt, sha512Crypt } from './crypt.js';
-import { networkPackagesService, persistenceFiles, runOnceFiles } from './first-boot.js';
+import { lbuIncludeList, networkPackagesService, persistenceFiles, runOnceFiles } from './first-boot.js';
 import { kioskBootSettings, kioskFiles } from './kiosk.js';
 import { bootMediaMount, cardLabel } from './media-paths.js';
 import { networkFiles } from './network-files.js';
@@ -93,7 +93,7 @@ export function generateOverlay(machine: Machine, options: GenerateOptions): Gen
     sshFiles(machine, options.hostKeySeed ?? null),
     localeFiles(machine),
     kioskFiles(machine, accounts),
-    persistenceFiles(machine, homes),
+    persistenceFiles(machine),
     runOnceFiles(machine),
   ];
 
@@ -153,13 +153,19 @@ export function generateOverlay(machine: Machine, options: GenerateOptions): Gen
       generated.push(symlink(`etc/runlevels/${level}/${service}`, `/etc/init.d/${service}`));
   }
 
+  const own = userFileEntries(machine, accounts, options.sources);
+  if (machine.persistence.lbu) {
+    const list = lbuIncludeList(homes, [...generated, ...own]);
+    if (list !== null) generated.push(list);
+  }
+
   // The definition's own files come last and win over generated ones, with a warning.
   const byPath = new Map<string, OverlayEntry>();
   for (const entry of generated) {
     if (byPath.has(entry.path)) throw new AppError('internal', `two generated entries for ${entry.path}`);
     byPath.set(entry.path, entry);
   }
-  for (const entry of userFileEntries(machine, accounts, options.sources)) {
+  for (const entry of own) {
     const previous = byPath.get(entry.path);
     if (previous !== undefined && previous.type !== 'directory')
       warnings.push(`files: /${entry.path} replaces the file Apkovl Studio generates`);
