@@ -5,6 +5,7 @@ import { buildAccounts } from './accounts.js';
 import { runlevels, type Contribution, type Runlevel } from './contribution.js';
 import { derivedSalt, sha512Crypt } from './crypt.js';
 import { lbuIncludeList, networkPackagesService, persistenceFiles, runOnceFiles } from './first-boot.js';
+import { firstBootReportFiles } from './first-boot-report.js';
 import { kioskBootSettings, kioskFiles } from './kiosk.js';
 import { bootMediaMount, cardLabel } from './media-paths.js';
 import { networkFiles } from './network-files.js';
@@ -16,6 +17,8 @@ import { userFileEntries } from './user-files.js';
 
 export interface GenerateOptions {
   sources: ResolvedSources;
+  /** Version of Apkovl Studio, recorded by the first-boot report. */
+  toolVersion: string;
   /** Secret seed of the baked SSH host key (ssh.host_keys: generate). */
   hostKeySeed?: Buffer | null;
   /** The release branch of the boot media (e.g. v3.22), which pins `latest-stable`. */
@@ -95,6 +98,7 @@ export function generateOverlay(machine: Machine, options: GenerateOptions): Gen
     kioskFiles(machine, accounts),
     persistenceFiles(machine),
     runOnceFiles(machine),
+    firstBootReportFiles(machine, options.toolVersion),
   ];
 
   const services = baseRunlevels(machine);

@@ -8,7 +8,7 @@ const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOpKbGPinFIKvvVQexMuxfmVR3auvr5
 function lbuList(yaml: string): string[] | null {
   const parsed = parseMachineYaml(`version: 1\nhostname: box\ntarget: { board: rpi, arch: aarch64 }\n${yaml}`, null);
   if (parsed.machine === null) throw new Error(JSON.stringify(parsed.issues));
-  const entry = generateOverlay(parsed.machine, { sources: noSources() }).entries.find(
+  const entry = generateOverlay(parsed.machine, { sources: noSources(), toolVersion: '1.2.3' }).entries.find(
     (candidate) => candidate.path === 'etc/apk/protected_paths.d/lbu.list',
   );
   return entry?.type === 'file' ? entry.content.toString('utf8').split('\n') : null;
@@ -22,7 +22,7 @@ function lbuList(yaml: string): string[] | null {
 describe('lbu.list with persistence.lbu', () => {
   it('names the files lbu would leave out: services, /root, /usr/local, home folders', () => {
     const list = lbuList(
-      `root: { ssh_authorized_keys: ["${KEY}"] }\nkiosk: { url: "https://example.org/" }\npersistence: { lbu: true }\n`,
+      `report: false\nroot: { ssh_authorized_keys: ["${KEY}"] }\nkiosk: { url: "https://example.org/" }\npersistence: { lbu: true }\n`,
     );
     expect(list).toEqual(
       expect.arrayContaining([
@@ -40,6 +40,6 @@ describe('lbu.list with persistence.lbu', () => {
 
   it('is not written without lbu, nor when lbu keeps everything by itself', () => {
     expect(lbuList(`root: { ssh_authorized_keys: ["${KEY}"] }\n`)).toBeNull();
-    expect(lbuList('ssh: { enable: false }\npersistence: { lbu: true }\n')).toBeNull();
+    expect(lbuList('report: false\nssh: { enable: false }\npersistence: { lbu: true }\n')).toBeNull();
   });
 });
