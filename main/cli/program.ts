@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { type AppError, describeError, isAppError } from '../../shared/errors.js';
 import { displayMessage } from '../../shared/rules/display.js';
 import { createServices } from '../services/index.js';
+import { toolVersion } from '../services/tool-version.js';
 import { buildCommand } from './commands/build.js';
 import { initCommand, inspectCommand, overlayCommand, schemaCommand, validateCommand } from './commands/machine.js';
 import { cacheCommand, fetchCommand, releasesCommand } from './commands/releases.js';
@@ -23,23 +21,6 @@ export const EXIT_USER_ERROR = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_BUG = 70;
 export const EXIT_CANCELLED = 130;
-
-function packageVersion(): string {
-  let directory = path.dirname(fileURLToPath(import.meta.url));
-  for (let depth = 0; depth < 6; depth += 1) {
-    try {
-      const manifest = JSON.parse(readFileSync(path.join(directory, 'package.json'), 'utf8')) as {
-        name?: string;
-        version?: string;
-      };
-      if (manifest.name === 'apkovl-studio') return manifest.version ?? '0.0.0';
-    } catch {
-      // not here; look one folder up
-    }
-    directory = path.dirname(directory);
-  }
-  return '0.0.0';
-}
 
 function isTerminal(stream: NodeJS.WritableStream): stream is NodeJS.WriteStream {
   return (stream as NodeJS.WriteStream).isTTY === true;
@@ -92,7 +73,7 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
       'Apkovl Studio: define an Alpine Linux diskless machine, build its apkovl, and write ' +
         'bootable card images (for SD cards and USB sticks) from Alpine boot media.',
     )
-    .version(packageVersion(), '-V, --version')
+    .version(toolVersion(), '-V, --version')
     // Options before a command belong to the program; fetch has a --version of its own.
     .enablePositionalOptions()
     .showHelpAfterError('(run apkovl help <command> for the options)')

@@ -237,6 +237,10 @@ export const machineSchema = z.strictObject({
   kiosk: kioskSchema.optional(),
   boot: bootSchema.prefault({}),
   persistence: persistenceSchema.prefault({}),
+  report: z
+    .boolean()
+    .default(true)
+    .describe('write apkovl-report.json (boot time, board, addresses, packages, services) to the card at every boot'),
 });
 
 /** A definition as written (defaults not applied). */

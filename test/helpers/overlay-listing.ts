@@ -13,8 +13,12 @@ function permissions(entry: OverlayEntry): string {
   );
 }
 
-/** A readable listing of overlay entries with text contents, for golden files. */
-export function renderEntries(entries: OverlayEntry[]): string {
+/**
+ * A readable listing of overlay entries with text contents, for golden files. Files in
+ * `summarized` are listed by size and hash only (a long program that every overlay carries,
+ * whose text has a golden file of its own).
+ */
+export function renderEntries(entries: OverlayEntry[], summarized: ReadonlySet<string> = new Set()): string {
   const lines: string[] = [];
   for (const entry of entries) {
     const head = `${permissions(entry)} ${entry.uid}:${entry.gid} ${entry.path}${entry.type === 'directory' ? '/' : ''}`;
@@ -25,7 +29,11 @@ export function renderEntries(entries: OverlayEntry[]): string {
     lines.push(head);
     if (entry.type !== 'file') continue;
     const text = entry.content.toString('utf8');
-    if (entry.content.includes(0) || Buffer.from(text, 'utf8').compare(entry.content) !== 0) {
+    if (
+      summarized.has(entry.path) ||
+      entry.content.includes(0) ||
+      Buffer.from(text, 'utf8').compare(entry.content) !== 0
+    ) {
       lines.push(
         `    (${entry.content.length} bytes, sha256 ${createHash('sha256').update(entry.content).digest('hex')})`,
       );

@@ -1,11 +1,11 @@
 import type { Machine } from '../../../shared/model/machine.js';
 import { contribution, type Contribution } from './contribution.js';
 import { bootMediaMount } from './media-paths.js';
-import { directory, file, symlink } from './overlay-entry.js';
+import { directory, file, symlink, type OverlayEntry } from './overlay-entry.js';
 
 /** Persistence (lbu, apk cache), run-once scripts, and installing packages the media lacks. */
 
-export function persistenceFiles(machine: Machine, homes: string[]): Contribution {
+export function persistenceFiles(machine: Machine): Contribution {
   const { lbu, apk_cache: apkCache } = machine.persistence;
   const mount = bootMediaMount(machine);
   const result = contribution();
@@ -28,28 +28,62 @@ export function persistenceFiles(machine: Machine, homes: string[]): Contributio
         ].join('\n'),
       ),
     );
-    if (homes.length > 0)
-      result.entries.push(
-        file('etc/apk/protected_paths.d/lbu.list', `${homes.map((home) => `+${home}`).join('\n')}\n`),
-      );
   }
   if (apkCache) result.entries.push(symlink('etc/apk/cache', `${mount.mountPoint}/cache`));
   return result;
 }
 
+/** Whether `lbu commit` saves `path` without being told: apk audit --backup lists it. */
+function savedByLbu(entry: OverlayEntry): boolean {
+  if (!entry.path.startsWith('etc/')) return false;
+  // apk protects etc/init.d with @: only its symbolic links count as configuration.
+  return !(entry.path.startsWith('etc/init.d/') && entry.type === 'file');
+}
+
+/**
+ * etc/apk/protected_paths.d/lbu.list, which `lbu include` writes: lbu commit saves the changed
+ * files under /etc (apk audit --backup), not the home folders, the services in /etc/init.d or the
+ * files under /root and /usr/local that the overlay ships. Without these lines the first commit
+ * (a run-once script's, or the administrator's) would drop them from the card.
+ */
+export function lbuIncludeList(homes: string[], entries: OverlayEntry[]): OverlayEntry | null {
+  const underHome = (path: string) => homes.some((home) => path === home || path.startsWith(`${home}/`));
+  const files = entries
+    .filter((entry) => entry.type !== 'directory' && !savedByLbu(entry) && !underHome(entry.path))
+    .map((entry) => entry.path);
+  const lines = [...new Set([...homes, ...files])].sort().map((path) => `+${path}`);
+  return lines.length === 0 ? null : file('etc/apk/protected_paths.d/lbu.list', `${lines.join('\n')}\n`);
+}
+
+/**
+ * The local.d script that runs /etc/run-once/<name>. Each run is recorded in
+ * /etc/run-once/<name>.result (boot id, start and end time, exit code) for the first-boot
+ * report; with lbu the record of the success is committed with the removal of the script, so
+ * later boots still report it.
+ */
 function runOnceWrapper(name: string): string {
   return [
     '#!/bin/sh',
-    `# Written by Apkovl Studio: runs /etc/run-once/${name} until it succeeds once.`,
+    `# Written by Apkovl Studio: runs /etc/run-once/${name} until it succeeds once, and records`,
+    `# each run in /etc/run-once/${name}.result for the first-boot report.`,
     '# On a diskless machine that success is remembered only if lbu can commit it.',
-    `script=/etc/run-once/${name}`,
-    `log=/var/log/run-once-${name}.log`,
+    'root=$APKOVL_ROOT # empty on a real system; a fake system root in tests',
+    `script=$root/etc/run-once/${name}`,
+    'result=$script.result',
+    `log=$root/var/log/run-once-${name}.log`,
     '[ -x "$script" ] || exit 0',
-    'if "$script" >"$log" 2>&1; then',
+    'boot_id=$(cat "$root/proc/sys/kernel/random/boot_id" 2>/dev/null)',
+    'started_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)',
+    `printf 'boot_id=%s\\nstarted_at=%s\\n' "$boot_id" "$started_at" >"$result"`,
+    '"$script" >"$log" 2>&1',
+    'exit_code=$?',
+    'finished_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)',
+    `printf 'boot_id=%s\\nstarted_at=%s\\nfinished_at=%s\\nexit_code=%s\\n' "$boot_id" "$started_at" "$finished_at" "$exit_code" >"$result"`,
+    'if [ "$exit_code" -eq 0 ]; then',
     '\trm -f "$script" "$0"',
-    '\tif grep -q "^LBU_MEDIA=" /etc/lbu/lbu.conf 2>/dev/null; then lbu commit; fi',
+    '\tif grep -q "^LBU_MEDIA=" "$root/etc/lbu/lbu.conf" 2>/dev/null; then lbu commit; fi',
     'else',
-    `\techo "run-once ${name} failed, see $log" >&2`,
+    `\techo "run-once ${name} failed (exit $exit_code), see /var/log/run-once-${name}.log" >&2`,
     'fi',
     '',
   ].join('\n');

@@ -4,7 +4,8 @@ import { apkovlFileName } from '../../../shared/rules/hostname.js';
 import { buildAccounts } from './accounts.js';
 import { runlevels, type Contribution, type Runlevel } from './contribution.js';
 import { derivedSalt, sha512Crypt } from './crypt.js';
-import { networkPackagesService, persistenceFiles, runOnceFiles } from './first-boot.js';
+import { lbuIncludeList, networkPackagesService, persistenceFiles, runOnceFiles } from './first-boot.js';
+import { firstBootReportFiles } from './first-boot-report.js';
 import { kioskBootSettings, kioskFiles } from './kiosk.js';
 import { bootMediaMount, cardLabel } from './media-paths.js';
 import { networkFiles } from './network-files.js';
@@ -16,6 +17,8 @@ import { userFileEntries } from './user-files.js';
 
 export interface GenerateOptions {
   sources: ResolvedSources;
+  /** Version of Apkovl Studio, recorded by the first-boot report. */
+  toolVersion: string;
   /** Secret seed of the baked SSH host key (ssh.host_keys: generate). */
   hostKeySeed?: Buffer | null;
   /** The release branch of the boot media (e.g. v3.22), which pins `latest-stable`. */
@@ -93,8 +96,9 @@ export function generateOverlay(machine: Machine, options: GenerateOptions): Gen
     sshFiles(machine, options.hostKeySeed ?? null),
     localeFiles(machine),
     kioskFiles(machine, accounts),
-    persistenceFiles(machine, homes),
+    persistenceFiles(machine),
     runOnceFiles(machine),
+    firstBootReportFiles(machine, options.toolVersion),
   ];
 
   const services = baseRunlevels(machine);
@@ -153,13 +157,19 @@ export function generateOverlay(machine: Machine, options: GenerateOptions): Gen
       generated.push(symlink(`etc/runlevels/${level}/${service}`, `/etc/init.d/${service}`));
   }
 
+  const own = userFileEntries(machine, accounts, options.sources);
+  if (machine.persistence.lbu) {
+    const list = lbuIncludeList(homes, [...generated, ...own]);
+    if (list !== null) generated.push(list);
+  }
+
   // The definition's own files come last and win over generated ones, with a warning.
   const byPath = new Map<string, OverlayEntry>();
   for (const entry of generated) {
     if (byPath.has(entry.path)) throw new AppError('internal', `two generated entries for ${entry.path}`);
     byPath.set(entry.path, entry);
   }
-  for (const entry of userFileEntries(machine, accounts, options.sources)) {
+  for (const entry of own) {
     const previous = byPath.get(entry.path);
     if (previous !== undefined && previous.type !== 'directory')
       warnings.push(`files: /${entry.path} replaces the file Apkovl Studio generates`);

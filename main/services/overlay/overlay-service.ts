@@ -5,6 +5,7 @@ import { AppError } from '../../../shared/errors.js';
 import type { LocatedIssue } from '../../../shared/model/machine-yaml.js';
 import { lintApkovl, type ApkovlMember, type LintFinding } from '../../../shared/rules/apkovl-lint.js';
 import { loadDefinition, type LoadedDefinition } from '../machine/load-definition.js';
+import { toolVersion } from '../tool-version.js';
 import { readApkovl } from './apkovl-reader.js';
 import { packApkovl } from './apkovl-writer.js';
 import { generateOverlay, type GeneratedOverlay } from './generate.js';
@@ -34,6 +35,7 @@ export async function overlayFromDefinition(
 ): Promise<OverlayResult> {
   const generated = generateOverlay(loaded.machine, {
     sources: loaded.sources,
+    toolVersion: toolVersion(),
     hostKeySeed: loaded.hostKeySeed,
     ...(options.releaseBranch !== undefined ? { releaseBranch: options.releaseBranch } : {}),
   });

@@ -15,7 +15,7 @@ beforeAll(async () => {
     null,
   );
   if (parsed.machine === null) throw new Error(JSON.stringify(parsed.issues));
-  const overlay = generateOverlay(parsed.machine, { sources: noSources() });
+  const overlay = generateOverlay(parsed.machine, { sources: noSources(), toolVersion: '0.0.0-test' });
   good = await readApkovl(await packApkovl(overlay.entries, 0), 'good.apkovl.tar.gz');
 });
 
