@@ -49,7 +49,7 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     services: createServices({
       now: () => performance.now(),
       env: environment.env,
-      tool: { name: 'apkovl-studio', version: packageVersion() },
+      tool: { name: 'apkovl-studio', version: toolVersion() },
     }),
     stdout: environment.stdout,
     stderr: environment.stderr,

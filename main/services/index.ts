@@ -6,6 +6,7 @@ import type { BuildRequest } from '../../shared/model/requests.js';
 import type { FileKind } from './files/file-kind.js';
 import type { CacheEntry } from './releases/cache.js';
 import { defaultCacheDir } from './releases/cache-dir.js';
+import { toolVersion } from './tool-version.js';
 import type { Release } from './releases/catalog.js';
 import type { FetchedRelease, FetchReleaseOptions } from './releases/fetch-release.js';
 import type { InspectResult, OverlayResult } from './overlay/overlay-service.js';
@@ -91,7 +92,7 @@ function sourceDateEpoch(env: ServiceDependencies['env']): number | undefined {
  */
 export function createServices(dependencies: ServiceDependencies): Services {
   const epoch = sourceDateEpoch(dependencies.env);
-  const tool = dependencies.tool ?? { name: 'apkovl-studio', version: '0.0.0' };
+  const tool = dependencies.tool ?? { name: 'apkovl-studio', version: toolVersion() };
   const cacheDirectory = (override?: string) => override ?? defaultCacheDir(dependencies.env);
   const releases = () => import('./releases/fetch-release.js');
   const cache = async (directory?: string) =>
