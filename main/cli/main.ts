@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 import { runCli } from './program.js';
 
-// A reader that stops early (apkovl --help | head) is not an error.
+const controller = new AbortController();
+
+// A reader that stops early (apkovl --help | head) is not an error. A job under way is stopped
+// the clean way, as with Ctrl-C, so that it leaves nothing behind (a worker whose app died).
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw error;
+    if (error.code !== 'EPIPE') throw error;
+    controller.abort();
   });
 }
 
-const controller = new AbortController();
 let interrupted = false;
 process.on('SIGINT', () => {
   if (interrupted) process.exit(130);
@@ -18,6 +20,7 @@ process.on('SIGINT', () => {
   controller.abort();
 });
 process.exitCode = await runCli(process.argv.slice(2), {
+  stdin: process.stdin,
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,

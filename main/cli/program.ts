@@ -6,11 +6,13 @@ import { toolVersion } from '../services/tool-version.js';
 import { buildCommand } from './commands/build.js';
 import { initCommand, inspectCommand, overlayCommand, schemaCommand, validateCommand } from './commands/machine.js';
 import { cacheCommand, fetchCommand, releasesCommand } from './commands/releases.js';
+import { workerCommand } from './commands/worker.js';
 import type { CommandContext } from './context.js';
 import { encodeWire } from '../../shared/ipc/wire.js';
 import { jsonOutput, quietOutput, terminalOutput } from './progress-output.js';
 
 export interface CliEnvironment {
+  stdin?: NodeJS.ReadableStream;
   stdout: NodeJS.WriteStream | NodeJS.WritableStream;
   stderr: NodeJS.WriteStream | NodeJS.WritableStream;
   env: Readonly<Record<string, string | undefined>>;
@@ -51,6 +53,7 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
       env: environment.env,
       tool: { name: 'apkovl-studio', version: toolVersion() },
     }),
+    stdin: environment.stdin ?? process.stdin,
     stdout: environment.stdout,
     stderr: environment.stderr,
     env: environment.env,
@@ -96,6 +99,7 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     releasesCommand,
     fetchCommand,
     cacheCommand,
+    workerCommand,
   ].map((make) => make(context));
   for (const command of commands) {
     // addCommand does not pass on exitOverride and the output streams by itself.
