@@ -44,7 +44,7 @@ export class DirectFile {
     if (position % this.blockSize !== 0) return `position ${position} is not a multiple of ${this.blockSize}`;
     if (buffer.length % this.blockSize !== 0) return `length ${buffer.length} is not a multiple of ${this.blockSize}`;
     if (!isAlignedMemory(buffer, this.blockSize)) {
-      return 'the buffer was not made by allocate() (direct I/O needs aligned memory)';
+      return `the buffer is not aligned memory (use a buffer from allocate(), or a view of one that starts at a multiple of ${this.blockSize})`;
     }
     return null;
   }
