@@ -11,7 +11,8 @@ import type { BlockTarget } from '../../main/services/flash/block-target.js';
 import { probeCapacity } from '../../main/services/flash/capacity-probe.js';
 import { readDeviceIdentity } from '../../main/services/flash/device-identity.js';
 import { ABORT_WIPE_BYTES, openDeviceTarget, type DeviceTarget } from '../../main/services/flash/device-target.js';
-import { readBackError, verifyWrittenRanges } from '../../main/services/flash/read-back.js';
+import { flashDevice } from '../../main/services/flash/flash-device.js';
+import { ReadBackError, readBackError, verifyWrittenRanges } from '../../main/services/flash/read-back.js';
 import { openUncachedReader } from '../../main/services/flash/uncached-reader.js';
 import { RECORD_PIECE_BYTES, recordWrites, type WriteRecord } from '../../main/services/flash/write-record.js';
 import { writeCard, type WriteCardResult } from '../../main/services/image/card-writer.js';
@@ -76,24 +77,8 @@ describeWithLoopDevices('writing cards to block devices (loop devices)', () => {
 
   /** Probe, write, read back, commit: the whole flash as the CLI will run it. */
   async function flash(identity: DeviceIdentity): Promise<{ record: WriteRecord; result: WriteCardResult }> {
-    const target = await openDeviceTarget(identity);
-    try {
-      await probeCapacity(target);
-      const recording = recordWrites(target);
-      const result = await writeMediaTo(recording);
-      const reader = await openUncachedReader(identity);
-      try {
-        const error = readBackError(await verifyWrittenRanges(recording.record, reader), identity.path);
-        if (error !== null) throw error;
-      } finally {
-        await reader.close();
-      }
-      await target.commit();
-      return { record: recording.record, result };
-    } catch (error) {
-      await target.abort();
-      throw error;
-    }
+    const flashed = await flashDevice({ identity, write: writeMediaTo });
+    return { record: flashed.record, result: flashed.written };
   }
 
   /** Every file on the card, read with the project's FAT reader through an uncached reader. */
@@ -259,6 +244,40 @@ describeWithLoopDevices('writing cards to block devices (loop devices)', () => {
     // The cache still holds the written byte: a cached read-back would have passed.
     expect(readCached()).toBe(written);
     closeSync(cached);
+  });
+
+  it('fails a flash whose read-back differs, naming the range, and wipes the card', async () => {
+    const { device } = newDevice('unverified', CARD_BYTES);
+    const identity = await readDeviceIdentity(device);
+    const phases: string[] = [];
+    const events: ProgressEvent[] = [];
+    let changed = 0;
+    const error = await flashDevice({
+      identity,
+      onPhase: (phase) => phases.push(phase),
+      onProgress: (event) => events.push(event),
+      write: async (target) => {
+        const result = await writeMediaTo(target);
+        // The card changes between the write and the read-back (through another descriptor:
+        // the flash's own is exclusive, not the only one).
+        changed = 3 * MiB + 5;
+        patch(device, changed, 0x99);
+        dropDeviceCache(device);
+        return result;
+      },
+    }).then(
+      () => null,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(ReadBackError);
+    const mismatches = (error as ReadBackError).result.mismatches;
+    expect(mismatches).toHaveLength(1);
+    expect(mismatches[0]?.start).toBeLessThanOrEqual(changed);
+    expect(mismatches[0]?.end).toBeGreaterThan(changed);
+    expect((error as ReadBackError).message).toMatch(new RegExp(`^${device} did not keep what was written: one range`));
+    expect(phases).toEqual(['probe', 'write', 'verify']);
+    expect(events.at(-1)?.phase).toBe('verify');
+    expect(looksLikeACard(device)).toEqual([]);
   });
 
   it('leaves no valid-looking card when a write over a valid card is cancelled mid-stream', async () => {

@@ -117,18 +117,28 @@ export async function verifyWrittenRanges(
   return { bytes: total, mismatches };
 }
 
+/** A read-back that found mismatches; `result` has every mismatching range, for mapping to files. */
+export class ReadBackError extends AppError {
+  constructor(
+    readonly result: ReadBackResult,
+    description: string,
+  ) {
+    const first = result.mismatches[0] ?? { start: 0, end: 0, expected: 'data' };
+    const bytes = result.mismatches.reduce((sum, mismatch) => sum + mismatch.end - mismatch.start, 0);
+    const ranges = result.mismatches.length === 1 ? 'one range' : `${result.mismatches.length} ranges`;
+    super(
+      'invalid-media',
+      `${description} did not keep what was written: ${ranges} (${bytes} bytes) read back different, the first at bytes ${first.start}-${first.end - 1}, which should hold ${first.expected === 'zeros' ? 'zeros' : 'written data'}`,
+      {
+        location: byteRange(description, first.start, first.end - first.start),
+        hint: 'the card may be worn out, fake or in a faulty reader: write it again, and if it fails again use another card (and another reader)',
+      },
+    );
+    this.name = 'ReadBackError';
+  }
+}
+
 /** The error for a read-back that found mismatches, or null when everything matched. */
-export function readBackError(result: ReadBackResult, description: string): AppError | null {
-  const first = result.mismatches[0];
-  if (first === undefined) return null;
-  const bytes = result.mismatches.reduce((sum, mismatch) => sum + mismatch.end - mismatch.start, 0);
-  const ranges = result.mismatches.length === 1 ? 'one range' : `${result.mismatches.length} ranges`;
-  return new AppError(
-    'invalid-media',
-    `${description} did not keep what was written: ${ranges} (${bytes} bytes) read back different, the first at bytes ${first.start}-${first.end - 1}, which should hold ${first.expected === 'zeros' ? 'zeros' : 'written data'}`,
-    {
-      location: byteRange(description, first.start, first.end - first.start),
-      hint: 'the card may be worn out, fake or in a faulty reader: write it again, and if it fails again use another card (and another reader)',
-    },
-  );
+export function readBackError(result: ReadBackResult, description: string): ReadBackError | null {
+  return result.mismatches.length === 0 ? null : new ReadBackError(result, description);
 }
