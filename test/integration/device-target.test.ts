@@ -384,6 +384,45 @@ describeWithLoopDevices('writing cards to block devices (loop devices)', () => {
     expect(refused?.message).toMatch(/disk sequence number \d+ -> \d+/);
   });
 
+  it('refuses a device in use, naming its mounted partition and the command that unmounts it', async () => {
+    const { device } = newDevice('mounted', 64 * MiB);
+    const identity = await readDeviceIdentity(device);
+    const first = await openDeviceTarget(identity);
+    const held = await openDeviceTarget(identity).then(
+      () => null,
+      (caught: unknown) => caught as AppError,
+    );
+    await first.abort();
+    expect(held?.message).toBe(`${device} is in use: another program holds it`);
+
+    const mountPoint = path.join(temp.dir, 'mount point');
+    const run = (command: string, ...args: string[]): void => {
+      const result = spawnSync(command, args, { encoding: 'utf8', input: '' });
+      if (result.status !== 0) throw new Error(`${command} ${args.join(' ')}: ${result.stderr}`);
+    };
+    spawnSync('sfdisk', ['--quiet', device], { input: 'start=2048, type=83\n' });
+    run('partx', '--add', device);
+    const partition = `${device}p1`;
+    try {
+      run('mkfs.ext4', '-q', partition);
+      run('mkdir', '-p', mountPoint);
+      run('mount', partition, mountPoint);
+      try {
+        const error = await openDeviceTarget(await readDeviceIdentity(device)).then(
+          () => null,
+          (caught: unknown) => caught as AppError,
+        );
+        expect(error?.code).toBe('io');
+        expect(error?.message).toBe(`${device} is in use: ${partition} on ${mountPoint}`);
+        expect(error?.hint).toBe(`unmount it first: umount ${partition}`);
+      } finally {
+        run('umount', mountPoint);
+      }
+    } finally {
+      run('partx', '--delete', device);
+    }
+  });
+
   it('writes nothing to a device too small for the card', async () => {
     const { device } = newDevice('small', 48 * MiB, 0x33);
     const identity = await readDeviceIdentity(device);
