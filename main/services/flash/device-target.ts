@@ -47,7 +47,7 @@ class BlockDeviceTarget implements DeviceTarget {
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Ranges zeroed in this session and not written since: they read as zero already. */
   private readonly zeroed = new RangeSet();
-  bytesWritten = 0;
+  private sent = 0;
 
   constructor(
     readonly identity: DeviceIdentity,
@@ -56,6 +56,10 @@ class BlockDeviceTarget implements DeviceTarget {
   ) {
     this.description = identity.path;
     this.size = identity.size;
+  }
+
+  get bytesWritten(): number {
+    return this.sent;
   }
 
   allocate(size: number): Buffer {
@@ -159,7 +163,7 @@ class BlockDeviceTarget implements DeviceTarget {
   }
 
   private async send(buffer: Buffer, position: number): Promise<void> {
-    this.bytesWritten += buffer.length;
+    this.sent += buffer.length;
     await this.file.write(buffer, position);
   }
 
