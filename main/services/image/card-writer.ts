@@ -82,8 +82,11 @@ export async function writeCard(options: WriteCardOptions): Promise<WriteCardRes
   const layout = planCardLayout(target.size, options.partitionBytes);
   const partitionEnd = PARTITION_START_BYTES + layout.partitionSectors * SECTOR_SIZE;
 
-  await target.zero(0, Math.min(PARTITION_START_BYTES + STALE_SIGNATURE_AREA, partitionEnd));
-  const tail = Math.max(partitionEnd, target.size - STALE_SIGNATURE_AREA);
+  const head = Math.min(PARTITION_START_BYTES + STALE_SIGNATURE_AREA, partitionEnd);
+  await target.zero(0, head);
+  // The last MiB of the target too, even where the new partition reaches it (its end is free
+  // space until data lands there): a GPT keeps its backup header in the last sector.
+  const tail = Math.max(head, target.size - STALE_SIGNATURE_AREA);
   if (tail < target.size) await target.zero(tail, target.size - tail);
 
   const builder = new Fat32Builder({
