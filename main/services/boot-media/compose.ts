@@ -155,8 +155,8 @@ export async function* composeBootMedia(
       report.dropped.push(entry.path);
       continue;
     }
-    if (entry.kind === 'file' && atRoot && replacing.has(entry.path)) {
-      await drain(entry.body);
+    if (entry.kind !== 'directory' && atRoot && replacing.has(entry.path)) {
+      if (entry.kind === 'file') await drain(entry.body);
       continue;
     }
     let out = entry;

@@ -71,7 +71,7 @@ export async function openIsoMedia(path: string, options: MediaSourceOptions = {
           const resolved = node.symlinkTarget.startsWith('/')
             ? node.symlinkTarget.slice(1)
             : [...member.split('/').slice(0, -1), node.symlinkTarget].join('/');
-          yield { kind: 'link', path: target, target: stickPath(resolved), mtime: node.mtime };
+          yield { kind: 'link', path: target, target: stickPath(resolved), hard: false, mtime: node.mtime };
         } else {
           yield {
             kind: 'file',
