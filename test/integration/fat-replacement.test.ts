@@ -4,6 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors.js';
 import { buildImage } from '../../main/services/image/build-image.js';
+import { openReadableFile } from '../../main/services/image/readable-file.js';
+import { checkFat32 } from '../../main/services/verify/fat-check.js';
 import { readCardFiles } from '../helpers/card-reader.js';
 import { fsckFat, mtoolsRead } from '../helpers/external-tools.js';
 import { createOverlay } from '../helpers/synthetic-media.js';
@@ -13,7 +15,7 @@ import { makeTempDir } from '../helpers/temp.js';
 /**
  * Tar archives may hold the same path twice; the later member wins, as GNU tar extracts them.
  * Files and links replace each other through one routine of the FAT builder; every card is
- * checked with fsck.fat -n, mtools and the project's reader.
+ * checked with fsck.fat -n, the FAT checker, mtools and the project's reader.
  */
 
 const MiB = 1024 * 1024;
@@ -57,11 +59,17 @@ async function build(
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
-/** fsck.fat -n finds nothing, and mtools and the project's reader see exactly `expected` among the files. */
+/** fsck.fat -n and the FAT checker find nothing, and mtools and the project's reader see `expected` among the files. */
 async function expectCard(image: string, expected: Record<string, Buffer>, fileCount: number): Promise<void> {
   const fsck = fsckFat(image, MiB, PARTITION);
   expect(fsck.output).not.toMatch(/lost|reclaim|differ|wrong|cross|truncat|orphan|fix/i);
   expect(fsck.status).toBe(0);
+  const medium = await openReadableFile(image);
+  try {
+    expect((await checkFat32(medium, { start: MiB / 512, sectors: PARTITION / 512 })).findings).toEqual([]);
+  } finally {
+    await medium.close();
+  }
   const { files, volume } = await readCardFiles(image);
   expect(volume.warnings).toEqual([]);
   expect(files.size).toBe(fileCount);
