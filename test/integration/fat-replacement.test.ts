@@ -234,7 +234,7 @@ describe('the files this tool drops or replaces', () => {
       ],
       { usercfg },
     );
-    expect(summary.dropped).toEqual(['kiosk-hall.apkovl.tar.gz', 'alpine.apkovl.tar.gz', 'kiosk-hall.apkovl.tar.gz']);
+    expect(summary.dropped).toEqual(['kiosk-hall.apkovl.tar.gz', 'alpine.apkovl.tar.gz']);
     expect(summary.injected).toEqual(['usercfg.txt', 'kiosk-hall.apkovl.tar.gz']);
     const { files } = await readCardFiles(image);
     expect([...files.keys()].filter((name) => name.includes('.apkovl.tar.gz'))).toEqual(['kiosk-hall.apkovl.tar.gz']);

@@ -152,7 +152,7 @@ export async function* composeBootMedia(
     if (repository && report.arch === null) report.arch = repository[1] ?? null;
     if (entry.kind !== 'directory' && atRoot && isApkovlName(entry.path)) {
       if (entry.kind === 'file') await drain(entry.body);
-      report.dropped.push(entry.path);
+      if (!report.dropped.includes(entry.path)) report.dropped.push(entry.path);
       continue;
     }
     if (entry.kind !== 'directory' && atRoot && replacing.has(entry.path)) {

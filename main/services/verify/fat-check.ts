@@ -10,6 +10,7 @@ import { checkTree } from './fat-tree-check.js';
 import type { FatFileRecord } from './file-map.js';
 
 export { fileAtOffset, fileAtCluster, type FatFileRecord, type FileLocation } from './file-map.js';
+export { fatFindingCodes } from './fat-findings.js';
 export type { FatFinding, FatFindingCode, FatSeverity, ByteRange, ClusterRun } from './fat-findings.js';
 export type { FatLayout } from './fat-layout.js';
 
