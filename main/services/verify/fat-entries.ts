@@ -7,9 +7,9 @@ const BLOCK_BYTES = 256 * 1024;
 const CACHED_BLOCKS = 32;
 
 /**
- * Entries of the FAT drivers read (the first unless mirroring is off), read in 256 KiB blocks as chains need them, with at most 8 MiB
- * cached: following a contiguous file reads its part of the FAT once, and memory stays bounded
- * whatever the size of the FAT.
+ * Entries of the FAT that drivers read (the first, unless mirroring is off), loaded in 256 KiB
+ * blocks as chains need them, at most 8 MiB cached: following a contiguous file reads its part
+ * of the FAT once, and memory stays bounded whatever the size of the FAT.
  */
 export class FatEntries {
   private readonly blocks = new Map<number, Uint32Array>();
@@ -19,7 +19,7 @@ export class FatEntries {
     private readonly layout: FatLayout,
   ) {}
 
-  /** The entry of `cluster` if its block is loaded, else null (then call load()). */
+  /** The entry of `cluster` if its block is loaded, else null (then await entry()). */
   cached(cluster: number): number | null {
     const block = this.blocks.get(Math.floor((cluster * 4) / BLOCK_BYTES));
     if (block === undefined) return null;

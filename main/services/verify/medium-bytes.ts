@@ -1,6 +1,6 @@
 import type { ReadableMedium } from '../image/fat-reader.js';
 
-/** Reads exactly `length` bytes, or fewer when the medium ends (the rest stays zero). */
+/** `length` bytes from `position`, or fewer when the medium ends there (a truncated image or card). */
 export async function readAt(medium: ReadableMedium, position: number, length: number): Promise<Buffer> {
   const buffer = Buffer.alloc(length);
   let done = 0;
