@@ -35,7 +35,12 @@ export interface Services {
    * definition's target and release call for are fetched (verified, cached) first.
    */
   buildImage(
-    options: Omit<BuildImageOptions, 'now' | 'bootMedia'> & { bootMedia?: string; fetch?: FetchSettings },
+    options: Omit<BuildImageOptions, 'now' | 'bootMedia'> & {
+      bootMedia?: string;
+      fetch?: FetchSettings;
+      /** Notes for a person while fetching (retries, waits). */
+      onNote?: (text: string) => void;
+    },
   ): Promise<BuildSummary>;
   /** Definition -> DIR/<hostname>.apkovl.tar.gz. */
   writeOverlay(options: {
@@ -62,6 +67,7 @@ export interface Services {
     branch?: string;
     arch: string;
     signal?: AbortSignal;
+    onNote?: (text: string) => void;
   }): Promise<{ url: string; releases: Release[] }>;
   cacheDirectory(override?: string): string;
   listCache(cacheDir?: string): Promise<CacheEntry[]>;
@@ -98,7 +104,7 @@ export function createServices(dependencies: ServiceDependencies): Services {
     listReleases: async (options) => (await releases()).listReleases({ ...options, env: dependencies.env }),
     listCache: async (cacheDir) => (await cache(cacheDir)).list(),
     pruneCache: async ({ cacheDir, ...options }) => (await cache(cacheDir)).prune(options),
-    async buildImage({ fetch, bootMedia, ...options }) {
+    async buildImage({ fetch, bootMedia, onNote, ...options }) {
       let media = bootMedia;
       if (media === undefined) {
         if (options.definition === undefined) {
@@ -130,6 +136,7 @@ export function createServices(dependencies: ServiceDependencies): Services {
           now: dependencies.now,
           ...(options.signal ? { signal: options.signal } : {}),
           ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+          ...(onNote ? { onNote } : {}),
         });
         media = fetched.path;
       }

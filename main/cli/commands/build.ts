@@ -4,6 +4,7 @@ import { parseSize, formatBytes } from '../../../shared/model/size.js';
 import type { BuildSummary } from '../../services/image/build-image.js';
 import { DEFAULT_IMAGE_PARTITION_BYTES, DEFAULT_VOLUME_LABEL } from '../../services/image/build-image.js';
 import type { CommandContext } from '../context.js';
+import { noteWriter } from '../notes.js';
 
 interface BuildFlags {
   bootMedia?: string;
@@ -114,6 +115,7 @@ export function buildCommand(context: CommandContext): Command {
         ...(flags.cmdlineAppend !== undefined ? { cmdlineAppend: flags.cmdlineAppend } : {}),
         ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
         onProgress: (event) => output.progress(event),
+        onNote: noteWriter(context, flags.json === true, output),
         signal: context.signal,
       });
       output.settle();
