@@ -124,7 +124,7 @@ export function checkReleaseQuery(query: { board?: Board; arch: string; branch?:
       const other = (Object.keys(boardArchitectures) as Board[]).filter((board) =>
         (boardArchitectures[board] as readonly string[]).includes(query.arch),
       );
-      throw new AppError('usage', `a ${query.board} target does not boot ${query.arch}`, {
+      throw new AppError('usage', `the ${query.board} board does not boot ${query.arch}`, {
         location: '--arch',
         hint:
           `${query.board} takes --arch ${valid.join(', ')}` +
