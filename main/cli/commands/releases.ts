@@ -64,7 +64,10 @@ export function fetchCommand(context: CommandContext): Command {
     .option('--branch <branch>', 'latest-stable, edge or vX.Y (default latest-stable)')
     .option('--version <version>', 'an exact release, e.g. 3.22.2')
     .option('--mirror <url>', 'Alpine mirror; repeat to name fallbacks', collect)
-    .option('--trusted-key <file>', "an OpenPGP public key to trust instead of Alpine's (private mirrors)")
+    .option(
+      '--trusted-key <file>',
+      "an OpenPGP public key to trust instead of Alpine's (private mirrors); what it verified is used later only with it",
+    )
     .option('--cache-dir <dir>', 'download cache (default: the user cache folder, or APKOVL_CACHE_DIR)')
     .option('--offline', 'use only what is in the cache')
     .option('--json', 'JSON lines: progress events, then the result')
