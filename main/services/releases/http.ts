@@ -34,9 +34,9 @@ export function createDispatcher(
 }
 
 /**
- * Retries for a mirror that cannot be reached at all (connection refused, no route, no DNS): a
- * host that refuses now rarely answers a few seconds later, so these give up sooner than the
- * retry policy would.
+ * Retries for a mirror that cannot be reached at all (connection refused, no connection within
+ * the connect timeout, no route, no DNS): a host that cannot be reached now rarely answers a few
+ * seconds later, so these give up sooner than the retry policy would.
  */
 export const UNREACHABLE_RETRIES = 2;
 
@@ -92,10 +92,9 @@ export function describeNetworkError(error: unknown, url: string, timeouts: Http
     return new HttpError(`the mirror stopped sending data for ${timeouts.idleMs / 1000} s`, url, true, null, error);
   if (code === 'UND_ERR_HEADERS_TIMEOUT')
     return new HttpError(`the mirror did not answer within ${timeouts.headersMs / 1000} s`, url, true, null, error);
-  if (code === 'UND_ERR_CONNECT_TIMEOUT')
-    return new HttpError(`could not connect within ${timeouts.connectMs / 1000} s`, url, true, null, error);
   const unreachable = (reason: string, retry = true) =>
     new HttpError(`mirror unreachable (${reason})`, url, retry, null, error, UNREACHABLE_RETRIES);
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return unreachable(`no connection within ${timeouts.connectMs / 1000} s`);
   if (code === 'ENOTFOUND') return unreachable(`the host name ${hostOf(url)} does not resolve`, false);
   if (code === 'EAI_AGAIN') return unreachable(`the host name ${hostOf(url)} cannot be looked up now: no DNS`);
   if (code === 'ECONNREFUSED') return unreachable('connection refused');

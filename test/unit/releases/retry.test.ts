@@ -16,6 +16,8 @@ describe('network errors', () => {
     expect(noDns.retryLimit).toBe(2);
     const unknown = describeNetworkError(networkError('ENOTFOUND'), URL, DEFAULT_TIMEOUTS);
     expect(unknown).toMatchObject({ retry: false, message: expect.stringMatching(/does not resolve/) as unknown });
+    const silent = describeNetworkError(networkError('UND_ERR_CONNECT_TIMEOUT'), URL, DEFAULT_TIMEOUTS);
+    expect(silent).toMatchObject({ message: 'mirror unreachable (no connection within 15 s)', retryLimit: 2 });
     const reset = describeNetworkError(networkError('ECONNRESET'), URL, DEFAULT_TIMEOUTS);
     expect(reset).toMatchObject({ retry: true, retryLimit: null });
   });
