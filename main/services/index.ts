@@ -74,6 +74,7 @@ export interface Services {
     branch?: string;
     arch: string;
     signal?: AbortSignal;
+    onNote?: (text: string) => void;
   }): Promise<{ url: string; releases: Release[] }>;
   cacheDirectory(override?: string): string;
   listCache(cacheDir?: string): Promise<CacheEntry[]>;
