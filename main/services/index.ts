@@ -6,6 +6,7 @@ import { defaultCacheDir } from './releases/cache-dir.js';
 import type { Release } from './releases/catalog.js';
 import type { FetchedRelease, FetchReleaseOptions } from './releases/fetch-release.js';
 import type { InspectResult, OverlayResult } from './overlay/overlay-service.js';
+import { definitionSources, refuseOutputOverInput } from './output-guard.js';
 
 /** What the outside world gives the services: clocks and the environment. */
 export interface ServiceDependencies {
@@ -99,6 +100,12 @@ export function createServices(dependencies: ServiceDependencies): Services {
     listCache: async (cacheDir) => (await cache(cacheDir)).list(),
     pruneCache: async ({ cacheDir, ...options }) => (await cache(cacheDir)).prune(options),
     async buildImage({ fetch, bootMedia, ...options }) {
+      const { buildImage, buildInputs } = await import('./image/build-image.js');
+      // Before a download: an image written over one of its inputs is refused in any case.
+      await refuseOutputOverInput({ name: '--output', path: options.output }, [
+        ...buildInputs(options),
+        ...(fetch?.trustedKeyFile !== undefined ? [{ name: '--trusted-key', path: fetch.trustedKeyFile }] : []),
+      ]);
       let media = bootMedia;
       if (media === undefined) {
         if (options.definition === undefined) {
@@ -108,12 +115,14 @@ export function createServices(dependencies: ServiceDependencies): Services {
           });
         }
         const definition = options.definition;
-        const { machine } = await (
+        const loaded = await (
           await definitions()
         ).loadDefinition(
           definition.file,
           definition.secretsFile !== undefined ? { secretsFile: definition.secretsFile } : {},
         );
+        await refuseOutputOverInput({ name: '--output', path: options.output }, definitionSources(loaded));
+        const { machine } = loaded;
         const { target, alpine } = machine;
         const fetched = await (
           await releases()
@@ -133,7 +142,6 @@ export function createServices(dependencies: ServiceDependencies): Services {
         });
         media = fetched.path;
       }
-      const { buildImage } = await import('./image/build-image.js');
       return buildImage({
         ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
         ...options,

@@ -11,6 +11,7 @@ import { openTarball } from '../boot-media/tarball-source.js';
 import { createImageFileTarget } from '../flash/file-target.js';
 import type { LoadedDefinition } from '../machine/load-definition.js';
 import type { OverlayResult } from '../overlay/overlay-service.js';
+import { definitionSources, type NamedFile, refuseOutputOverInput } from '../output-guard.js';
 import { writeCard } from './card-writer.js';
 import { PARTITION_START_BYTES, PARTITION_TYPE_FAT32_LBA, SECTOR_SIZE } from './constants.js';
 
@@ -58,6 +59,21 @@ export async function openBootMedia(path: string, options: MediaSourceOptions): 
   if (!/\.iso$/i.test(path)) return openTarball(path, options);
   const { openIsoMedia } = await import('../boot-media/iso-source.js');
   return openIsoMedia(path, options);
+}
+
+/**
+ * The files a build reads besides the boot media and the definition's sources, by the option
+ * that names them: the image must not be written over any of them.
+ */
+export function buildInputs(options: Pick<BuildImageOptions, 'overlay' | 'definition' | 'usercfg'>): NamedFile[] {
+  return [
+    ...(options.overlay !== undefined ? [{ name: '--overlay', path: options.overlay }] : []),
+    ...(options.definition !== undefined ? [{ name: 'the machine definition', path: options.definition.file }] : []),
+    ...(options.definition?.secretsFile !== undefined
+      ? [{ name: '--secrets', path: options.definition.secretsFile }]
+      : []),
+    ...(options.usercfg !== undefined ? [{ name: '--usercfg', path: options.usercfg }] : []),
+  ];
 }
 
 /** The definition must describe the machine these media boot. */
@@ -118,6 +134,10 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildSumma
       hint: 'apkovl build machine.yml --boot-media ... or apkovl build --overlay x.apkovl.tar.gz --boot-media ...',
     });
   }
+  await refuseOutputOverInput({ name: '--output', path: options.output }, [
+    { name: '--boot-media', path: options.bootMedia },
+    ...buildInputs(options),
+  ]);
   // Machine definitions bring the schema and YAML libraries: loaded only when one is used.
   const definitionTools = options.definition
     ? { ...(await import('../machine/load-definition.js')), ...(await import('../overlay/overlay-service.js')) }
@@ -130,6 +150,8 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildSumma
         )
       : null;
   const overlayFile = options.overlay === undefined ? null : await readOverlayFile(options.overlay);
+  if (definition)
+    await refuseOutputOverInput({ name: '--output', path: options.output }, definitionSources(definition));
 
   let partitionBytes = options.partitionBytes;
   if (partitionBytes === undefined && definition && definition.machine.boot.partition_size !== 'whole') {

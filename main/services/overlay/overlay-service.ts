@@ -5,6 +5,7 @@ import { AppError } from '../../../shared/errors.js';
 import type { LocatedIssue } from '../../../shared/model/machine-yaml.js';
 import { lintApkovl, type ApkovlMember, type LintFinding } from '../../../shared/rules/apkovl-lint.js';
 import { loadDefinition, type LoadedDefinition } from '../machine/load-definition.js';
+import { definitionSources, refuseOutputOverInput } from '../output-guard.js';
 import { readApkovl } from './apkovl-reader.js';
 import { packApkovl } from './apkovl-writer.js';
 import { generateOverlay, type GeneratedOverlay } from './generate.js';
@@ -80,6 +81,11 @@ export async function writeOverlay(options: {
   }
   await mkdir(options.outputDir, { recursive: true });
   const target = path.join(options.outputDir, result.fileName);
+  await refuseOutputOverInput({ name: '--output', path: target }, [
+    { name: 'the machine definition', path: options.definition },
+    ...(options.secretsFile !== undefined ? [{ name: '--secrets', path: options.secretsFile }] : []),
+    ...definitionSources(loaded),
+  ]);
   const temporary = `${target}.${process.pid}.partial`;
   try {
     // The overlay may hold password hashes, Wi-Fi keys and host keys: readable by its owner only.
