@@ -122,6 +122,10 @@ async function removeStalePartials(outputPath: string): Promise<void> {
  * A new disk image at `outputPath`: written under a temporary name beside it, sparse, and
  * renamed into place only by commit(); abort() deletes it. An existing file at the path is
  * replaced only on success. Stale partial images of the same output are deleted first.
+ *
+ * The image is readable and writable by its owner only (0600, whatever the umask): it holds an
+ * apkovl, and every apkovl this tool makes carries /etc/shadow, often with password hashes, Wi-Fi
+ * keys and an SSH host key; one given with --overlay may hold anything.
  */
 export async function createImageFileTarget(outputPath: string, size: number): Promise<BlockTarget> {
   const existing = await fs.stat(outputPath).catch(() => null);
@@ -141,7 +145,7 @@ export async function createImageFileTarget(outputPath: string, size: number): P
   await removeStalePartials(outputPath);
   const temporary = partialImagePath(outputPath, process.pid);
   const handle = await fs
-    .open(temporary, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_TRUNC, 0o644)
+    .open(temporary, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_TRUNC, 0o600)
     .catch((error: unknown) => {
       throw new AppError('io', `cannot create ${temporary}: ${(error as Error).message}`, {
         location: '--output',
@@ -150,6 +154,8 @@ export async function createImageFileTarget(outputPath: string, size: number): P
       });
     });
   try {
+    // open()'s mode is reduced by the umask: set it exactly.
+    await handle.chmod(0o600);
     await handle.truncate(size);
   } catch (error) {
     await handle.close();
