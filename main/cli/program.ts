@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, type Option } from 'commander';
 import { type AppError, describeError, isAppError } from '../../shared/errors.js';
 import { displayMessage } from '../../shared/rules/display.js';
 import { createServices } from '../services/index.js';
@@ -92,12 +92,24 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     program.addCommand(command);
   }
 
+  checkRequiredOptionsLast(program);
+
   try {
     await program.parseAsync(args, { from: 'user' });
     return context.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? 0 : EXIT_USAGE;
+      if (error.exitCode === 0) return 0;
+      // commander has written its message (and "did you mean") to stderr.
+      if (json) {
+        // "error: unknown option '--sise'\n(Did you mean --size?)": the suggestion is the hint.
+        const [message = '', ...rest] = error.message.replace(/^error: /, '').split('\n');
+        const hint = rest.join(' ').replace(/^\((.*)\)$/, '$1') || null;
+        environment.stdout.write(
+          `${JSON.stringify({ type: 'error', code: 'usage', message, location: null, hint })}\n`,
+        );
+      }
+      return EXIT_USAGE;
     }
     if (isAppError(error)) return report(error, json, environment);
     const bug = error instanceof Error ? error : new Error(String(error));
@@ -107,6 +119,33 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     environment.stderr.write(`apkovl: internal error (a bug, please report it): ${bug.stack ?? bug.message}\n`);
     return EXIT_BUG;
   }
+}
+
+/**
+ * Commander checks required options before unknown ones, and stops reading options at the first
+ * unknown one: `build def.yml --bogus -o card.img` and `build --outptu card.img` were reported
+ * as "required option '-o, --output <file>' not specified". Required options are checked here
+ * instead, just before the action: after commander has reported unknown options (with its "did
+ * you mean"), unexpected arguments and bad choices.
+ */
+function checkRequiredOptionsLast(program: Command): void {
+  const required = new Map<Command, Option[]>();
+  const walk = (command: Command): void => {
+    const options = command.options.filter((option) => option.mandatory);
+    for (const option of options) option.makeOptionMandatory(false);
+    if (options.length > 0) required.set(command, options);
+    command.commands.forEach(walk);
+  };
+  walk(program);
+  program.hook('preAction', (_program, action) => {
+    for (const option of required.get(action) ?? []) {
+      if (action.getOptionValue(option.attributeName()) === undefined) {
+        action.error(`error: required option '${option.flags}' not specified`, {
+          code: 'commander.missingMandatoryOptionValue',
+        });
+      }
+    }
+  });
 }
 
 function report(error: AppError, json: boolean, environment: CliEnvironment): number {

@@ -109,7 +109,7 @@ export function createServices(dependencies: ServiceDependencies): Services {
       let media = bootMedia;
       if (media === undefined) {
         if (options.definition === undefined) {
-          throw new AppError('invalid-input', 'without a machine definition, give the boot media', {
+          throw new AppError('usage', 'without a machine definition, give the boot media', {
             location: '--boot-media',
             hint: 'apkovl fetch --board rpi --arch aarch64 prints the path of verified media',
           });

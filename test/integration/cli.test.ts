@@ -83,6 +83,7 @@ describe('apkovl CLI', () => {
         usercfg,
         '--cmdline-append',
         'usbdelay=5',
+        '--cmdline-append',
         'console=serial0,115200',
         '--label',
         'KIOSK',
@@ -144,7 +145,7 @@ describe('apkovl CLI', () => {
       '--size',
       'huge',
     ]);
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--size: cannot read "huge" as a size/);
   });
 
@@ -156,7 +157,7 @@ describe('apkovl CLI', () => {
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/option '--arch <arch>' argument 'mips' is invalid/);
     const noMedia = runCli(['build', '--overlay', overlay, '--output', path.join(temp.dir, 'x.img')]);
-    expect(noMedia.status).toBe(1);
+    expect(noMedia.status).toBe(2);
     expect(noMedia.stderr).toMatch(/without a machine definition, give the boot media/);
   });
 

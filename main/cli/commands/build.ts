@@ -1,9 +1,16 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { AppError } from '../../../shared/errors.js';
-import { parseSize, formatBytes } from '../../../shared/model/size.js';
+import { describeFileSpace, formatBytes, parseSize } from '../../../shared/model/size.js';
 import type { BuildSummary } from '../../services/image/build-image.js';
-import { DEFAULT_IMAGE_PARTITION_BYTES, DEFAULT_VOLUME_LABEL } from '../../services/image/build-image.js';
+import { checkParameters } from '../../services/boot-media/compose.js';
+import {
+  checkPartitionSize,
+  DEFAULT_IMAGE_PARTITION_BYTES,
+  DEFAULT_VOLUME_LABEL,
+} from '../../services/image/build-image.js';
+import { encodeVolumeLabel } from '../../services/image/fat32-boot-sector.js';
 import type { CommandContext } from '../context.js';
+import { collect, flagValue } from '../flags.js';
 
 interface BuildFlags {
   bootMedia?: string;
@@ -30,6 +37,7 @@ export function describeBuild(summary: BuildSummary): string {
       .toString(16)
       .padStart(2, '0')
       .toUpperCase()}, bootable), label ${summary.filesystem.label}, serial ${summary.filesystem.volumeId}`,
+    `  space        ${describeFileSpace(summary.partition.bytes, summary.filesystem.clusters * summary.filesystem.clusterSize)}`,
     `  clusters     ${summary.filesystem.clusters} of ${formatBytes(summary.filesystem.clusterSize)}`,
     `  content      ${summary.files} files in ${summary.directories} folders, ${formatBytes(summary.fileBytes)}`,
   ];
@@ -58,11 +66,7 @@ export function buildCommand(context: CommandContext): Command {
       '--boot-media <file>',
       'Alpine boot media (.tar.gz for a Pi, .iso for x86); default: fetched for the definition',
     )
-    .option(
-      '--mirror <url>',
-      "Alpine mirror to fetch from (repeat for fallbacks; default: the definition's)",
-      (value: string, previous: string[] = []) => [...previous, value],
-    )
+    .option('--mirror <url>', "Alpine mirror to fetch from (repeat for fallbacks; default: the definition's)", collect)
     .option('--trusted-key <file>', "OpenPGP key to trust instead of Alpine's release key")
     .option('--cache-dir <dir>', 'download cache (default: the user cache folder, or APKOVL_CACHE_DIR)')
     .option('--offline', 'use only cached boot media')
@@ -75,8 +79,11 @@ export function buildCommand(context: CommandContext): Command {
     )
     .option('--label <label>', `FAT volume label, up to 11 characters (default ${DEFAULT_VOLUME_LABEL})`)
     .option('--usercfg <file>', 'file to store as usercfg.txt (Raspberry Pi settings such as dtoverlay=...)')
-    .addOption(
-      new Option('--cmdline-append <parameter...>', 'kernel parameters to append to cmdline.txt, e.g. usbdelay=5'),
+    .option(
+      '--cmdline-append <parameter>',
+      'kernel parameter to append to cmdline.txt (repeat for more), e.g. usbdelay=5',
+      (value: string, previous: string[] = []) =>
+        flagValue('--cmdline-append', () => [...previous, ...checkParameters([value])]),
     )
     .option('--seed <text>', 'mixed into the volume serial, to tell otherwise identical cards apart')
     .option('--json', 'machine-readable output: JSON lines for progress, then one result line')
@@ -90,10 +97,19 @@ export function buildCommand(context: CommandContext): Command {
     )
     .action(async (definition: string | undefined, flags: BuildFlags) => {
       if ((definition === undefined) === (flags.overlay === undefined)) {
-        throw new AppError('invalid-input', 'give a machine definition or --overlay (one of them)', {
+        throw new AppError('usage', 'give a machine definition or --overlay (one of them)', {
           hint: 'apkovl build machine.yml --boot-media ... --output card.img',
         });
       }
+      const partitionBytes =
+        flags.size === undefined
+          ? undefined
+          : flagValue('--size', () => {
+              const bytes = parseSize(flags.size as string, '--size');
+              checkPartitionSize(bytes, '--size');
+              return bytes;
+            });
+      if (flags.label !== undefined) flagValue('--label', () => encodeVolumeLabel(flags.label as string));
       const output = context.output(flags.json === true);
       const summary = await context.services.buildImage({
         ...(flags.bootMedia !== undefined ? { bootMedia: flags.bootMedia } : {}),
@@ -108,7 +124,7 @@ export function buildCommand(context: CommandContext): Command {
           ? { definition: { file: definition, ...(flags.secrets !== undefined ? { secretsFile: flags.secrets } : {}) } }
           : {}),
         output: flags.output,
-        ...(flags.size !== undefined ? { partitionBytes: parseSize(flags.size, '--size') } : {}),
+        ...(partitionBytes !== undefined ? { partitionBytes } : {}),
         ...(flags.label !== undefined ? { volumeLabel: flags.label } : {}),
         ...(flags.usercfg !== undefined ? { usercfg: flags.usercfg } : {}),
         ...(flags.cmdlineAppend !== undefined ? { cmdlineAppend: flags.cmdlineAppend } : {}),

@@ -184,7 +184,7 @@ export function initCommand(context: CommandContext): Command {
     .action(async (flags: { template: string; output?: string; force?: boolean; forceSecrets?: boolean }) => {
       const template = templates.find((candidate) => candidate.name === flags.template);
       if (template === undefined) {
-        throw new AppError('invalid-input', `there is no template "${displayText(flags.template)}"`, {
+        throw new AppError('usage', `there is no template "${displayText(flags.template)}"`, {
           location: '--template',
           hint: `choose one of ${names.join(', ')}`,
         });

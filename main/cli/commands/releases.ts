@@ -2,7 +2,9 @@ import { Command, Option } from 'commander';
 import { AppError } from '../../../shared/errors.js';
 import { formatBytes } from '../../../shared/model/size.js';
 import { architectures, boards } from '../../../shared/model/targets.js';
+import { displayText } from '../../../shared/rules/display.js';
 import type { CommandContext } from '../context.js';
+import { collect } from '../flags.js';
 
 interface FetchFlags {
   board: (typeof boards)[number];
@@ -16,8 +18,6 @@ interface FetchFlags {
   offline?: boolean;
   json?: boolean;
 }
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function releasesCommand(context: CommandContext): Command {
   return new Command('releases')
@@ -67,7 +67,7 @@ export function fetchCommand(context: CommandContext): Command {
     .addHelpText('after', '\nExample:\n  apkovl fetch --board rpi --arch aarch64 --version 3.22.2')
     .action(async (flags: FetchFlags) => {
       if (flags.branch !== undefined && flags.version !== undefined) {
-        throw new AppError('invalid-input', 'give --branch or --version, not both', { location: '--version' });
+        throw new AppError('usage', 'give --branch or --version, not both', { location: '--version' });
       }
       const output = context.output(flags.json === true);
       const fetched = await context.services.fetchRelease({
@@ -125,7 +125,7 @@ export function cacheCommand(context: CommandContext): Command {
     .action(async (flags: { cacheDir?: string; olderThan: string; all?: boolean }) => {
       const days = Number(flags.olderThan);
       if (!Number.isFinite(days) || days < 0)
-        throw new AppError('invalid-input', `"${flags.olderThan}" is not a number of days`, {
+        throw new AppError('usage', `"${displayText(flags.olderThan)}" is not a number of days`, {
           location: '--older-than',
         });
       const removed = await context.services.pruneCache({

@@ -3,7 +3,7 @@ import { AppError, CancelledError } from '../../../shared/errors.js';
 import type { BuildSummary } from '../../../shared/model/build-image.js';
 import { ProgressMeter } from '../../../shared/model/progress-meter.js';
 import type { ProgressListener } from '../../../shared/model/progress.js';
-import { parseSize } from '../../../shared/model/size.js';
+import { formatBytes, parseSize } from '../../../shared/model/size.js';
 import { composeBootMedia, emptyComposeReport, type Injection, type MediaFacts } from '../boot-media/compose.js';
 import { readOverlayFile } from '../boot-media/overlay-file.js';
 import type { MediaSource, MediaSourceOptions } from '../boot-media/media-source.js';
@@ -13,7 +13,9 @@ import type { LoadedDefinition } from '../machine/load-definition.js';
 import type { OverlayResult } from '../overlay/overlay-service.js';
 import { definitionSources, type NamedFile, refuseOutputOverInput } from '../output-guard.js';
 import { writeCard } from './card-writer.js';
-import { PARTITION_START_BYTES, PARTITION_TYPE_FAT32_LBA, SECTOR_SIZE } from './constants.js';
+import { MAX_PARTITION_SECTORS, PARTITION_START_BYTES, PARTITION_TYPE_FAT32_LBA, SECTOR_SIZE } from './constants.js';
+import { encodeVolumeLabel } from './fat32-boot-sector.js';
+import { MIN_FAT32_SECTORS } from './fat32-geometry.js';
 
 export type { BuildSummary };
 
@@ -74,6 +76,54 @@ export function buildInputs(options: Pick<BuildImageOptions, 'overlay' | 'defini
       : []),
     ...(options.usercfg !== undefined ? [{ name: '--usercfg', path: options.usercfg }] : []),
   ];
+}
+
+const MAX_PARTITION_MIB = MAX_PARTITION_SECTORS / 2048;
+
+/**
+ * A size the card's partition can have: whole sectors, at least the smallest FAT32 volume, and
+ * at most what an MBR can address (its 32-bit sector numbers end at 2 TiB, and the partition
+ * starts at 1 MiB: 2 TiB - 1 MiB). `location` names where the size came from.
+ */
+export function checkPartitionSize(bytes: number, location: string): void {
+  if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes % SECTOR_SIZE !== 0) {
+    throw new AppError(
+      'invalid-input',
+      `the partition size ${bytes} is not a whole number of ${SECTOR_SIZE}-byte sectors`,
+      {
+        location,
+        hint: 'give the size in MiB or GiB, for example 512MiB',
+      },
+    );
+  }
+  if (bytes > MAX_PARTITION_SECTORS * SECTOR_SIZE) {
+    throw new AppError(
+      'invalid-input',
+      `a ${formatBytes(bytes)} partition (${bytes} bytes) is larger than an MBR can address: its sector numbers end at 2 TiB and the partition starts at 1 MiB, so it can have at most 2 TiB - 1 MiB (${MAX_PARTITION_MIB} MiB)`,
+      { location, hint: `give ${MAX_PARTITION_MIB}MiB or less` },
+    );
+  }
+  if (bytes < MIN_FAT32_SECTORS * SECTOR_SIZE) {
+    throw new AppError(
+      'too-small',
+      `a FAT32 partition needs at least ${formatBytes(MIN_FAT32_SECTORS * SECTOR_SIZE)} (${MIN_FAT32_SECTORS} sectors); ${formatBytes(bytes)} is too small`,
+      { location, hint: 'give 64MiB or more, for example 256MiB' },
+    );
+  }
+}
+
+/** Run `check`; an AppError it throws is reported at `location`. */
+function relocate(check: () => unknown, location: string): void {
+  try {
+    check();
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    throw new AppError(error.code, error.message, {
+      location,
+      ...(error.hint !== undefined ? { hint: error.hint } : {}),
+      cause: error,
+    });
+  }
 }
 
 /** The definition must describe the machine these media boot. */
@@ -154,20 +204,13 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildSumma
     await refuseOutputOverInput({ name: '--output', path: options.output }, definitionSources(definition));
 
   let partitionBytes = options.partitionBytes;
+  let sizeLocation = '--size';
   if (partitionBytes === undefined && definition && definition.machine.boot.partition_size !== 'whole') {
-    partitionBytes = parseSize(definition.machine.boot.partition_size, 'boot.partition_size');
+    sizeLocation = `${definition.file}: boot.partition_size`;
+    partitionBytes = parseSize(definition.machine.boot.partition_size, sizeLocation);
   }
   partitionBytes ??= DEFAULT_IMAGE_PARTITION_BYTES;
-  if (partitionBytes % SECTOR_SIZE !== 0) {
-    throw new AppError(
-      'invalid-input',
-      `the partition size ${partitionBytes} is not a multiple of ${SECTOR_SIZE} bytes`,
-      {
-        location: '--size',
-        hint: 'give the size in MiB or GiB, for example 512MiB',
-      },
-    );
-  }
+  checkPartitionSize(partitionBytes, sizeLocation);
   let usercfg: Buffer | undefined =
     options.usercfg === undefined
       ? undefined
@@ -207,6 +250,9 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildSumma
     const file = overlayFile as NonNullable<typeof overlayFile>;
     overlay = { name: file.fileName, data: file.data };
   }
+
+  // Checked now rather than when the boot sector is written, after the whole media.
+  relocate(() => encodeVolumeLabel(volumeLabel), options.volumeLabel !== undefined ? '--label' : 'label');
 
   let meter: ProgressMeter | null = null;
   const source = await openBootMedia(options.bootMedia, {
