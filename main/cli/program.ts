@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, type Option } from 'commander';
 import { type AppError, describeError, isAppError } from '../../shared/errors.js';
 import { displayMessage } from '../../shared/rules/display.js';
 import { createServices } from '../services/index.js';
@@ -46,7 +46,10 @@ const CONTRACT_COMMANDS: Record<string, string> = {
 /** Run the CLI with `args` (without node and script); returns the exit code. */
 export async function runCli(args: string[], environment: CliEnvironment): Promise<number> {
   let json = args.includes('--json');
-  let command = 'cli';
+  // Known before commander parses anything, so that a usage error's envelope names it too.
+  const positionals = args.filter((arg) => !arg.startsWith('-'));
+  const named = positionals[0] === 'cache' ? positionals[1] : positionals[0];
+  let command = (named !== undefined ? CONTRACT_COMMANDS[named] : undefined) ?? 'cli';
   const context: CommandContext = {
     services: createServices({
       now: () => performance.now(),
@@ -107,12 +110,29 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     program.addCommand(command);
   }
 
+  checkRequiredOptionsLast(program);
+
   try {
     await program.parseAsync(args, { from: 'user' });
     return context.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? 0 : EXIT_USAGE;
+      if (error.exitCode === 0) return 0;
+      // commander has written its message (and "did you mean") to stderr.
+      if (json) {
+        // "error: unknown option '--sise'\n(Did you mean --size?)": the suggestion is the hint.
+        const [message = '', ...rest] = error.message.replace(/^error: /, '').split('\n');
+        const hint = rest.join(' ').replace(/^\((.*)\)$/, '$1') || null;
+        environment.stdout.write(
+          encodeWire({
+            type: 'response',
+            id: null,
+            command,
+            envelope: { ok: false, error: { code: 'usage', message, location: null, hint } },
+          }),
+        );
+      }
+      return EXIT_USAGE;
     }
     if (isAppError(error) && error.code !== 'internal') return report(error, command, json, environment);
     // A bug, whether thrown as such or classified as one (AppError 'internal'): with its stack.
@@ -130,6 +150,33 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     environment.stderr.write(`apkovl: internal error (a bug, please report it): ${bug.stack ?? bug.message}\n`);
     return EXIT_BUG;
   }
+}
+
+/**
+ * Commander checks required options before unknown ones, and stops reading options at the first
+ * unknown one: `build def.yml --bogus -o card.img` and `build --outptu card.img` were reported
+ * as "required option '-o, --output <file>' not specified". Required options are checked here
+ * instead, just before the action: after commander has reported unknown options (with its "did
+ * you mean"), unexpected arguments and bad choices.
+ */
+function checkRequiredOptionsLast(program: Command): void {
+  const required = new Map<Command, Option[]>();
+  const walk = (command: Command): void => {
+    const options = command.options.filter((option) => option.mandatory);
+    for (const option of options) option.makeOptionMandatory(false);
+    if (options.length > 0) required.set(command, options);
+    command.commands.forEach(walk);
+  };
+  walk(program);
+  program.hook('preAction', (_program, action) => {
+    for (const option of required.get(action) ?? []) {
+      if (action.getOptionValue(option.attributeName()) === undefined) {
+        action.error(`error: required option '${option.flags}' not specified`, {
+          code: 'commander.missingMandatoryOptionValue',
+        });
+      }
+    }
+  });
 }
 
 function report(error: AppError, command: string, json: boolean, environment: CliEnvironment): number {

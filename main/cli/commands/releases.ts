@@ -2,8 +2,10 @@ import { Command, Option } from 'commander';
 import { AppError } from '../../../shared/errors.js';
 import { formatBytes } from '../../../shared/model/size.js';
 import { architectures, boards, x86Flavors } from '../../../shared/model/targets.js';
+import { displayText } from '../../../shared/rules/display.js';
 import { describeSigner, signersOf } from '../../services/releases/fingerprint.js';
 import type { CommandContext } from '../context.js';
+import { collect } from '../flags.js';
 
 interface FetchFlags {
   board: (typeof boards)[number];
@@ -17,8 +19,6 @@ interface FetchFlags {
   offline?: boolean;
   json?: boolean;
 }
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function releasesCommand(context: CommandContext): Command {
   return new Command('releases')
@@ -130,7 +130,7 @@ export function cacheCommand(context: CommandContext): Command {
     .action(async (flags: { cacheDir?: string; olderThan: string; all?: boolean }) => {
       const days = Number(flags.olderThan);
       if (!Number.isFinite(days) || days < 0)
-        throw new AppError('invalid-input', `"${flags.olderThan}" is not a number of days`, {
+        throw new AppError('usage', `"${displayText(flags.olderThan)}" is not a number of days`, {
           location: '--older-than',
         });
       const removed = await context.services.pruneCache({
