@@ -1,5 +1,7 @@
 import { AppError } from '../../shared/errors.js';
 import type { LocatedIssue } from '../../shared/model/machine-yaml.js';
+import type { ClassifiedDrive, Drive, PathLocation } from '../../shared/model/drive.js';
+import type { TargetContext, UnmountReport } from './drives/drive-service.js';
 import type { BuildImageOptions, BuildSummary } from './image/build-image.js';
 import type { CacheEntry } from './releases/cache.js';
 import { defaultCacheDir } from './releases/cache-dir.js';
@@ -66,6 +68,14 @@ export interface Services {
   cacheDirectory(override?: string): string;
   listCache(cacheDir?: string): Promise<CacheEntry[]>;
   pruneCache(options: { cacheDir?: string; all?: boolean; olderThanDays?: number }): Promise<CacheEntry[]>;
+  /** Every drive the OS lists, with its verdict (hidden ones included; loop devices are not listed). */
+  listDrives(context?: TargetContext): Promise<ClassifiedDrive[]>;
+  /** An explicitly named whole drive or loop device with its verdict; throws for anything else. */
+  resolveTarget(device: string, context?: TargetContext): Promise<ClassifiedDrive>;
+  /** Unmount every mounted partition of a drive about to be written (refuses system drives). */
+  unmountDrive(drive: Drive): Promise<UnmountReport>;
+  /** Which drives hold a file or folder. */
+  locatePath(path: string): Promise<PathLocation>;
 }
 
 function sourceDateEpoch(env: ServiceDependencies['env']): number | undefined {
@@ -86,6 +96,7 @@ export function createServices(dependencies: ServiceDependencies): Services {
     new (await import('./releases/cache.js')).ReleaseCache(cacheDirectory(directory));
   const overlays = () => import('./overlay/overlay-service.js');
   const definitions = () => import('./machine/load-definition.js');
+  const drives = () => import('./drives/drive-service.js');
   return {
     cacheDirectory,
     fetchRelease: async ({ cacheDir, ...options }) =>
@@ -141,6 +152,10 @@ export function createServices(dependencies: ServiceDependencies): Services {
         now: dependencies.now,
       });
     },
+    listDrives: async (context) => (await drives()).listDrives(context),
+    resolveTarget: async (device, context) => (await drives()).resolveTarget(device, context),
+    unmountDrive: async (drive) => (await drives()).unmountDrive(drive),
+    locatePath: async (path) => (await drives()).locatePath(path),
     saveDefinition: async (options) => (await import('./machine/save-definition.js')).saveDefinition(options),
     writeOverlay: async (options) =>
       (await overlays()).writeOverlay({ ...options, ...(epoch !== undefined ? { mtime: epoch } : {}) }),
