@@ -20,7 +20,7 @@ await Promise.all([
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunks/[name]-[hash]',
     // unzipper loads the AWS SDK only for zip files on S3, which this tool never opens.
-    external: ['@aws-sdk/client-s3'],
+    external: ['@aws-sdk/client-s3', 'drivelist'],
     banner: {
       js: "import { createRequire as apkovlCreateRequire } from 'node:module'; const require = apkovlCreateRequire(import.meta.url);",
     },

@@ -6,6 +6,7 @@ import { type AppError, describeError, isAppError } from '../../shared/errors.js
 import { displayMessage } from '../../shared/rules/display.js';
 import { createServices } from '../services/index.js';
 import { buildCommand } from './commands/build.js';
+import { drivesCommand } from './commands/drives.js';
 import { initCommand, inspectCommand, overlayCommand, schemaCommand, validateCommand } from './commands/machine.js';
 import { cacheCommand, fetchCommand, releasesCommand } from './commands/releases.js';
 import type { CommandContext } from './context.js';
@@ -85,6 +86,7 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     releasesCommand,
     fetchCommand,
     cacheCommand,
+    drivesCommand,
   ].map((make) => make(context));
   for (const command of commands) {
     // addCommand does not pass on exitOverride and the output streams by itself.
