@@ -50,7 +50,7 @@ export const driveSchema = z.object({
   usb: z.boolean(),
   readOnly: z.boolean(),
   virtual: z.boolean(),
-  /** The operating system's own verdict (drivelist's `isSystem`). */
+  /** A system drive in the OS's own view (drivelist's `isSystem`); on Linux: not removable and not virtual. */
   system: z.boolean(),
   serial: deviceString.nullable(),
   /** Partitions, or the drive itself when it holds a file system directly (see drivePartitionSchema). */

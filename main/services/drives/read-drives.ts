@@ -25,7 +25,11 @@ function busOf(listed: ListedDrive, node: BlockNode | undefined): string {
  * One drive from drivelist (every platform), completed on Linux by lsblk's view of it. Where
  * lsblk is missing (macOS, Windows) partitions are known only by their mountpoints.
  */
-async function normalise(listed: ListedDrive, node: BlockNode | undefined, facts: VolumeFacts): Promise<Drive> {
+export async function normaliseDrive(
+  listed: ListedDrive,
+  node: BlockNode | undefined,
+  facts: VolumeFacts,
+): Promise<Drive> {
   const bus = busOf(listed, node);
   const card = listed.isCard === true || bus === 'MMC';
   const usb = listed.isUSB === true || bus === 'USB';
@@ -41,6 +45,10 @@ async function normalise(listed: ListedDrive, node: BlockNode | undefined, facts
           swap: false,
           holders: [],
         }));
+  // Raspberry Pi Imager's rule: removable flag, hot-pluggable, USB or a card (built-in SD
+  // readers often report neither removable nor hot-pluggable).
+  const removable = node !== undefined ? node.removable || node.hotplug || usb || card : listed.isRemovable;
+  const virtual = listed.isVirtual === true;
   return {
     device: listed.device,
     kind: MEMORY_DEVICE.test(listed.device) ? 'memory' : 'disk',
@@ -48,13 +56,14 @@ async function normalise(listed: ListedDrive, node: BlockNode | undefined, facts
     size: listed.size ?? node?.size ?? 0,
     blockSize: listed.logicalBlockSize || node?.blockSize || 512,
     bus,
-    // Raspberry Pi Imager's rule: removable flag, hot-pluggable, USB or a card.
-    removable: node !== undefined ? node.removable || node.hotplug || usb || card : listed.isRemovable,
+    removable,
     card,
     usb,
     readOnly: listed.isReadOnly || node?.readOnly === true,
-    virtual: listed.isVirtual === true,
-    system: listed.isSystem,
+    virtual,
+    // On Linux drivelist derives isSystem from lsblk's removable flag alone, which would hide
+    // built-in SD card readers: there the wider rule above decides. Elsewhere it is the OS's word.
+    system: node !== undefined ? !removable && !virtual : listed.isSystem,
     serial: node?.serial ?? null,
     partitions,
     swapFiles: [],
@@ -84,11 +93,14 @@ export async function addSwapFiles(drives: Drive[], swapFiles: string[]): Promis
 /** Every drive the OS lists (loop devices are not among them), unclassified. */
 export async function readDrives(): Promise<Drive[]> {
   const drivelist = await import('drivelist');
-  const [listed, facts] = await Promise.all([drivelist.list(), readVolumeFacts()]);
-  const nodes = process.platform === 'linux' ? await readBlockNodes() : [];
+  const [listed, facts, nodes] = await Promise.all([
+    drivelist.list(),
+    readVolumeFacts(),
+    process.platform === 'linux' ? readBlockNodes() : [],
+  ]);
   const drives = await Promise.all(
     listed.map((drive) =>
-      normalise(
+      normaliseDrive(
         drive,
         nodes.find(({ path }) => path === drive.device),
         facts,
