@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors.js';
@@ -236,6 +236,22 @@ describeRequiring(
         'invalid-input',
         /is not the drive that was chosen/,
       );
+      expect((await resolveTarget(loop)).partitions[0]?.mountpoints).toEqual([mountpoint]);
+    });
+
+    it('does not unmount lazily: a busy mount is an error that says how to find who holds it', async () => {
+      const open = openSync(path.join(mountpoint, 'media.tar.gz'), 'r');
+      try {
+        await expect(unmountDrive(await resolveTarget(loop))).rejects.toSatisfy(
+          (error) =>
+            error instanceof AppError &&
+            error.code === 'io' &&
+            /^could not unmount .*mounted stick \(\/dev\/loop\d+\): .*busy/.test(error.message) &&
+            /fuser -vm /.test(error.hint ?? ''),
+        );
+      } finally {
+        closeSync(open);
+      }
       expect((await resolveTarget(loop)).partitions[0]?.mountpoints).toEqual([mountpoint]);
     });
 

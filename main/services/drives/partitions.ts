@@ -19,8 +19,13 @@ function stackedOn(node: BlockNode): BlockNode[] {
 
 async function volume(node: BlockNode, stacked: BlockNode[], facts: VolumeFacts): Promise<DrivePartition> {
   const all = [node, ...stacked];
+  // The mount table too: an old lsblk shows one mountpoint per device, and bind mounts count.
+  const paths = new Set(all.map(({ path }) => path));
   const mountpoints = [
-    ...new Set(all.flatMap(({ mountpoints }) => mountpoints).filter((mountpoint) => mountpoint !== SWAP_MARK)),
+    ...new Set([
+      ...all.flatMap(({ mountpoints }) => mountpoints).filter((mountpoint) => mountpoint !== SWAP_MARK),
+      ...facts.mounts.filter(({ source }) => paths.has(source)).map(({ mountpoint }) => mountpoint),
+    ]),
   ];
   const swap = all.some(
     ({ mountpoints, path, name }) =>

@@ -36,7 +36,13 @@ async function unmountOne(mountpoint: string, device: string): Promise<void> {
         continue;
       }
       const permission = /superuser|permission|not permitted/i.test(error.stderr);
-      throw new AppError('io', `could not unmount ${shown} (${driveText(device)}): ${driveText(error.stderr, 200)}`, {
+      // "umount: /media/x: target is busy." -> "target is busy"
+      const said = error.stderr
+        .trim()
+        .replace(/^umount: /, '')
+        .replace(`${mountpoint}: `, '')
+        .replace(/\.$/, '');
+      throw new AppError('io', `could not unmount ${shown} (${driveText(device)}): ${driveText(said, 200)}`, {
         location: shown,
         hint: permission
           ? 'run apkovl as root (sudo), or unmount it yourself first'
