@@ -4,6 +4,7 @@ import { displayMessage } from '../../shared/rules/display.js';
 import { createServices } from '../services/index.js';
 import { toolVersion } from '../services/tool-version.js';
 import { buildCommand } from './commands/build.js';
+import { drivesCommand } from './commands/drives.js';
 import { initCommand, inspectCommand, overlayCommand, schemaCommand, validateCommand } from './commands/machine.js';
 import { cacheCommand, fetchCommand, releasesCommand } from './commands/releases.js';
 import { workerCommand } from './commands/worker.js';
@@ -103,6 +104,7 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     fetchCommand,
     cacheCommand,
     workerCommand,
+    drivesCommand,
   ].map((make) => make(context));
   for (const command of commands) {
     // addCommand does not pass on exitOverride and the output streams by itself.
