@@ -204,7 +204,8 @@ function locate(
   return { line: null, column: null };
 }
 
-type Locator = (path: PropertyKey[], key?: string) => { line: number | null; column: number | null };
+/** Maps a field path (and optionally one of its keys) to a line and column of the source text. */
+export type Locator = (path: PropertyKey[], key?: string) => { line: number | null; column: number | null };
 
 /**
  * Validate a definition given as plain data (from YAML, or from the app's form): substitute
@@ -291,4 +292,11 @@ export function parseMachineYaml(text: string, secrets: Record<string, string> |
   return validateMachine(document.toJS({ maxAliasCount: 100 }), secrets, (path, key) =>
     locate(document, lineCounter, path, key),
   );
+}
+
+/** Where fields are in a definition's text, for problems found after parsing (source files, ...). */
+export function yamlLocator(text: string): Locator {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, uniqueKeys: true });
+  return (path, key) => locate(document, lineCounter, path, key);
 }
