@@ -2,6 +2,7 @@ import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } fr
 import type { z } from 'zod';
 import { checkMachine } from '../rules/machine.js';
 import { machineSchema, type Machine } from './machine.js';
+import { isSecretField, misplacedSecretMessage } from './secret-fields.js';
 
 /**
  * Machine definitions from YAML text: parse, substitute `${secret:name}`, validate against the
@@ -87,26 +88,37 @@ export function parseSecrets(text: string): { secrets: Record<string, string>; i
   return { secrets, issues };
 }
 
+interface SecretReferences {
+  /** References to secrets that are not there (or no secrets at all). */
+  missing: { path: PropertyKey[]; name: string }[];
+  /** References in fields that would store the value in clear text: left as written. */
+  misplaced: PropertyKey[][];
+}
+
 function substitute(
   value: unknown,
   secrets: Record<string, string> | null,
   path: PropertyKey[],
-  missing: { path: PropertyKey[]; name: string }[],
+  references: SecretReferences,
 ): unknown {
   if (typeof value === 'string') {
+    if (!isSecretField(path)) {
+      if (value.search(SECRET) !== -1) references.misplaced.push(path);
+      return value;
+    }
     return value.replace(SECRET, (_match, name: string) => {
       const secret = secrets?.[name];
       if (secret === undefined) {
-        missing.push({ path, name });
+        references.missing.push({ path, name });
         return '';
       }
       return secret;
     });
   }
-  if (Array.isArray(value)) return value.map((item, index) => substitute(item, secrets, [...path, index], missing));
+  if (Array.isArray(value)) return value.map((item, index) => substitute(item, secrets, [...path, index], references));
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, substitute(item, secrets, [...path, key], missing)]),
+      Object.entries(value).map(([key, item]) => [key, substitute(item, secrets, [...path, key], references)]),
     );
   }
   return value;
@@ -235,9 +247,10 @@ export function validateMachine(
     add([], 'a machine definition is a YAML mapping (version: 1, hostname: ..., target: ...)', 'error');
     return { machine: null, issues };
   }
-  const missing: { path: PropertyKey[]; name: string }[] = [];
-  const substituted = substitute(raw, secrets, [], missing);
-  for (const reference of missing) {
+  const references: SecretReferences = { missing: [], misplaced: [] };
+  const substituted = substitute(raw, secrets, [], references);
+  for (const path of references.misplaced) add(path, misplacedSecretMessage, 'error');
+  for (const reference of references.missing) {
     add(
       reference.path,
       secrets === null
@@ -248,9 +261,11 @@ export function validateMachine(
   }
   const parsed = machineSchema.safeParse(substituted, { reportInput: true });
   if (!parsed.success) {
-    const secretPaths = new Set(missing.map((reference) => formatPath(reference.path)));
+    const secretPaths = new Set(
+      [...references.missing.map((reference) => reference.path), ...references.misplaced].map(formatPath),
+    );
     for (const { path: issuePath, issue } of parsed.error.issues.flatMap((found) => flatten(found))) {
-      // A missing secret was replaced by nothing: its field's own complaint would only confuse.
+      // A secret that is missing or misplaced was not substituted: its field's own complaint would only confuse.
       if (secretPaths.has(formatPath(issuePath))) continue;
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) {

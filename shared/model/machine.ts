@@ -88,7 +88,9 @@ export const wifiNetworkSchema = z.strictObject({
       message: 'a WPA passphrase has 8 to 63 printable ASCII characters (or give the 64-hex-digit PSK)',
     })
     .optional()
-    .describe('passphrase; stored on the card only as the derived PSK. Omit for an open network'),
+    .describe(
+      'passphrase, or "${secret:name}" from the secrets file; stored on the card only as the derived PSK. Omit for an open network',
+    ),
   hidden: z.boolean().default(false),
   priority: z.number().int().min(0).max(1000).optional(),
 });
@@ -118,7 +120,11 @@ export const userSchema = z.strictObject({
   uid: z.number().int().min(1000).max(60000).optional().describe('default: 1000, 1001, ... in order'),
   groups: z.array(userName).default([]),
   shell: z.string().default('/bin/sh'),
-  password: password.optional().describe('plain text (hashed at build time, SHA-512 crypt) or "locked" (default)'),
+  password: password
+    .optional()
+    .describe(
+      'plain text or "${secret:name}" (hashed at build time, SHA-512 crypt), or "locked" (default). The only fields that take secrets are this one, root.password and Wi-Fi psk',
+    ),
   password_hash: z
     .string()
     .regex(/^\$(6|5|2[aby])\$/, 'use a SHA-512 crypt hash ($6$...); musl has no yescrypt')
@@ -129,7 +135,9 @@ export const userSchema = z.strictObject({
 
 export const rootSchema = z.strictObject({
   ssh_authorized_keys: z.array(sshKey).default([]),
-  password: password.default('locked'),
+  password: password
+    .default('locked')
+    .describe('plain text or "${secret:name}" (hashed at build time, SHA-512 crypt), or "locked"'),
   password_hash: z
     .string()
     .regex(/^\$(6|5|2[aby])\$/, 'use a SHA-512 crypt hash ($6$...)')
