@@ -1,8 +1,10 @@
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
+import { displayText } from '../rules/display.js';
 import { checkMachine } from '../rules/machine.js';
 import { machineSchema, type Machine } from './machine.js';
 import { isSecretField, misplacedSecretMessage } from './secret-fields.js';
+import { brokenAlias, excessiveAliases, MAX_ALIAS_COUNT } from './yaml-aliases.js';
 
 /**
  * Machine definitions from YAML text: parse, substitute `${secret:name}`, validate against the
@@ -32,6 +34,11 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return text === '' ? '(top level)' : text;
 }
 
+/** The first line of a yaml library error, without its position (issues carry it) or the source it quotes. */
+function yamlErrorMessage(message: string): string {
+  return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
+}
+
 /** Parse a secrets file: a YAML mapping of names to strings. */
 export function parseSecrets(text: string): { secrets: Record<string, string>; issues: LocatedIssue[] } {
   const lineCounter = new LineCounter();
@@ -40,7 +47,7 @@ export function parseSecrets(text: string): { secrets: Record<string, string>; i
     path: '(secrets)',
     line: error.linePos?.[0].line ?? null,
     column: error.linePos?.[0].col ?? null,
-    message: error.message.split('\n')[0] ?? error.message,
+    message: yamlErrorMessage(error.message),
     severity: 'error',
   }));
   const secrets: Record<string, string> = {};
@@ -65,7 +72,7 @@ export function parseSecrets(text: string): { secrets: Record<string, string>; i
     const position = item.key && isScalar(item.key) && item.key.range ? lineCounter.linePos(item.key.range[0]) : null;
     if (!/^[A-Za-z0-9_.-]+$/.test(key)) {
       issues.push({
-        path: key,
+        path: key === '' ? '(secrets)' : displayText(key),
         line: position?.line ?? null,
         column: position?.col ?? null,
         message: 'a secret name has letters, digits, _ . or - only',
@@ -78,7 +85,9 @@ export function parseSecrets(text: string): { secrets: Record<string, string>; i
         path: key,
         line: position?.line ?? null,
         column: position?.col ?? null,
-        message: `the secret ${key} must be a text value`,
+        message: isAlias(item.value)
+          ? `the secret ${key} is an alias (*${item.value.source}): write the value itself`
+          : `the secret ${key} must be a text value`,
         severity: 'error',
       });
       continue;
@@ -236,10 +245,11 @@ export function validateMachine(
     return out;
   };
   const add = (path: PropertyKey[], message: string, severity: LocatedIssue['severity'], key?: string) => {
+    // Keys and values of the definition reach messages ("unknown key ..."): no control characters.
     issues.push({
-      path: formatPath(key === undefined ? path : [...path, key]),
+      path: displayText(formatPath(key === undefined ? path : [...path, key])),
       ...locate(path, key),
-      message: scrub(message),
+      message: displayText(scrub(message)),
       severity,
     });
   };
@@ -300,13 +310,24 @@ export function parseMachineYaml(text: string, secrets: Record<string, string> |
     path: '(yaml)',
     line: error.linePos?.[0].line ?? null,
     column: error.linePos?.[0].col ?? null,
-    message: (error.message.split('\n')[0] ?? error.message).replace(/ at line \d+, column \d+:?$/, ''),
+    message: yamlErrorMessage(error.message),
     severity: 'error' as const,
   }));
   if (issues.length > 0) return { machine: null, issues };
-  return validateMachine(document.toJS({ maxAliasCount: 100 }), secrets, (path, key) =>
-    locate(document, lineCounter, path, key),
-  );
+  const broken = brokenAlias(document, lineCounter);
+  if (broken !== null) return { machine: null, issues: [{ path: '(yaml)', ...broken, severity: 'error' }] };
+  let raw: unknown;
+  try {
+    raw = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    // The yaml library's guard against alias bombs ("Excessive alias count ...").
+    if (!(error instanceof ReferenceError)) throw error;
+    return {
+      machine: null,
+      issues: [{ path: '(yaml)', ...excessiveAliases(document, lineCounter), severity: 'error' }],
+    };
+  }
+  return validateMachine(raw, secrets, (path, key) => locate(document, lineCounter, path, key));
 }
 
 /** Where fields are in a definition's text, for problems found after parsing (source files, ...). */
