@@ -1,5 +1,6 @@
 import { isAlias, isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
+import { closestName } from '../rules/closest-name.js';
 import { displayText } from '../rules/display.js';
 import { checkMachine } from '../rules/machine.js';
 import { machineSchema, type Machine } from './machine.js';
@@ -161,20 +162,6 @@ function knownKeys(path: PropertyKey[]): string[] {
   return [...new Set(definitions.flatMap(unwrap).flatMap((definition) => Object.keys(definition.shape ?? {})))];
 }
 
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i += 1) {
-    let previous = row[0] as number;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j += 1) {
-      const current = row[j] as number;
-      row[j] = Math.min((row[j] as number) + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length] as number;
-}
-
 type Issue = z.core.$ZodIssue;
 
 /**
@@ -280,12 +267,10 @@ export function validateMachine(
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) {
           const known = knownKeys(issuePath);
-          const closest = known
-            .map((name) => ({ name, score: distance(key, name) }))
-            .sort((a, b) => a.score - b.score)[0];
+          const closest = closestName(key, known);
           const hint =
-            closest && closest.score <= Math.max(2, key.length / 3)
-              ? `; did you mean ${closest.name}?`
+            closest !== null
+              ? `; did you mean ${closest}?`
               : known.length > 0
                 ? `; known keys: ${known.join(', ')}`
                 : '';
