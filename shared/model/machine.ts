@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { hostnameProblem } from '../rules/hostname.js';
+import { keymapProblem } from '../rules/keymap.js';
 import { cidrProblem, isIp, isIpv4, isIpv6 } from '../rules/network.js';
+import { timeZoneProblem } from '../rules/time-zone.js';
 import { architectures, boards } from './targets.js';
 
 /**
@@ -30,10 +32,15 @@ const sshKey = z
     'not an SSH public key (one line, e.g. "ssh-ed25519 AAAA... me@laptop")',
   );
 
-const hostname = z.string().superRefine((value, context) => {
-  const problem = hostnameProblem(value);
-  if (problem !== null) context.addIssue({ code: 'custom', message: problem });
-});
+/** A zod refinement from a rule that says what is wrong with a value, or null. */
+const refineWith =
+  (problemOf: (value: string) => string | null) =>
+  (value: string, context: z.RefinementCtx): void => {
+    const problem = problemOf(value);
+    if (problem !== null) context.addIssue({ code: 'custom', message: problem });
+  };
+
+const hostname = z.string().superRefine(refineWith(hostnameProblem));
 
 const cidr = (family: 4 | 6) =>
   z.string().superRefine((value, context) => {
@@ -229,12 +236,16 @@ export const machineSchema = z.strictObject({
   alpine: alpineSchema.prefault({}),
   timezone: z
     .string()
-    .regex(/^(UTC|[A-Z][A-Za-z_-]+(\/[A-Za-z0-9_+-]+){1,2})$/, 'use an IANA zone such as Europe/Berlin, or UTC')
-    .default('UTC'),
+    .superRefine(refineWith(timeZoneProblem))
+    .default('UTC')
+    .describe("an IANA time zone of Alpine's tzdata, e.g. Europe/Berlin or UTC"),
   keymap: z
     .string()
-    .regex(/^[a-z]{2,8} [a-z0-9_-]+$/, 'write "layout variant", e.g. "de de-nodeadkeys" or "us us"')
-    .optional(),
+    .superRefine(refineWith(keymapProblem))
+    .optional()
+    .describe(
+      'console keymap of Alpine\'s kbd-bkeymaps, "layout variant" as setup-keymap takes it: "us us", "de de-nodeadkeys"',
+    ),
   network: networkSchema.prefault({}),
   users: z.array(userSchema).default([]),
   root: rootSchema.prefault({}),
