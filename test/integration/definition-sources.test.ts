@@ -131,6 +131,9 @@ describe('sources outside the definition folder', () => {
       location: `files[0].tree: ${folder}`,
       message: expect.stringMatching(/secrets file/),
     });
+    // The secrets file beside the definition is refused even when it is not given.
+    const beside = await refusal(definition('kiosk', '  - { path: /etc/x, source: ./kiosk.secrets.yml }\n'));
+    expect(beside.issues[0]).toMatchObject({ path: 'files[0].source', message: expect.stringMatching(/secrets file/) });
   });
 
   it('still reads sources inside the folder, and keeps links inside a tree as links', async () => {

@@ -12,6 +12,7 @@ import {
 import { displayText } from '../../../shared/rules/display.js';
 import type { ResolvedSources } from '../overlay/source-files.js';
 import { DefinitionError } from './definition-error.js';
+import { secretsPathFor } from './save-definition.js';
 import { definitionFolder, locateSource } from './source-location.js';
 import { MAX_SOURCE_BYTES, readFolderTree, readZipTree } from './source-trees.js';
 
@@ -41,7 +42,7 @@ const OUTSIDE_HINT =
 
 /**
  * Read `files[].source` and `files[].tree`. Each must be inside the definition's folder once
- * symlinks are resolved; the secrets file may not be one of them.
+ * symlinks are resolved; a secrets file may not be one of them nor be in a tree.
  */
 async function readSources(
   file: string,
@@ -57,7 +58,12 @@ async function readSources(
   const problem = (path: (string | number)[], message: string) =>
     problems.push({ path: formatPath(path), ...locate(path), message, severity: 'error' });
   const folder = await definitionFolder(file);
-  const secrets = secretsFile === undefined ? null : await realpath(secretsFile).catch(() => null);
+  // The secrets file given, and the one beside the definition (kiosk.secrets.yml) even when not given.
+  const secretFiles = new Set<string>();
+  for (const candidate of [secretsFile, secretsPathFor(file)]) {
+    const real = candidate === undefined ? null : await realpath(candidate).catch(() => null);
+    if (real !== null) secretFiles.add(real);
+  }
   for (const [index, item] of machine.files.entries()) {
     const field = 'path' in item ? 'source' : 'tree';
     const reference = 'path' in item ? item.source : item.tree;
@@ -76,7 +82,7 @@ async function readSources(
       problem(where, `${shown} does not exist (looked for ${displayText(found.path)})`);
       continue;
     }
-    if (found.path === secrets) {
+    if (secretFiles.has(found.path)) {
       problem(where, `${shown} is the secrets file: its values would reach the card in clear text`);
       continue;
     }
@@ -86,7 +92,7 @@ async function readSources(
       else if (info.size > MAX_SOURCE_BYTES) problem(where, `${shown} is larger than ${MAX_SOURCE_BYTES >> 20} MiB`);
       else sources.files.set(index, await readFile(found.path));
     } else if (info.isDirectory()) {
-      sources.trees.set(index, await readFolderTree(found.path, formatPath(where), secrets));
+      sources.trees.set(index, await readFolderTree(found.path, formatPath(where), secretFiles));
     } else if (/\.zip$/i.test(found.path)) {
       sources.trees.set(index, await readZipTree(found.path, formatPath(where)));
     } else problem(where, `${shown} is neither a folder nor a .zip`);

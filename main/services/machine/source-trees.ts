@@ -17,10 +17,14 @@ function cleanRelative(name: string): string | null {
 
 /**
  * A folder merged into the machine's /. Symlinks inside it are stored as symlinks, never
- * followed, so they cannot bring in files from elsewhere. `secretsFile` (a real path) must not
- * be in it: its values would land on the card in clear text.
+ * followed, so they cannot bring in files from elsewhere. No secrets file (`secretFiles`, real
+ * paths) may be in it: its values would land on the card in clear text.
  */
-export async function readFolderTree(root: string, where: string, secretsFile: string | null): Promise<TreeItem[]> {
+export async function readFolderTree(
+  root: string,
+  where: string,
+  secretFiles: ReadonlySet<string>,
+): Promise<TreeItem[]> {
   const items: TreeItem[] = [];
   let total = 0;
   const walk = async (folder: string, prefix: string): Promise<void> => {
@@ -33,7 +37,7 @@ export async function readFolderTree(root: string, where: string, secretsFile: s
         items.push({ type: 'directory', path: relative, mode: 0o755 });
         await walk(full, relative);
       } else if (info.isFile()) {
-        if (full === secretsFile)
+        if (secretFiles.has(full))
           throw new AppError(
             'invalid-input',
             `the tree holds the secrets file (${displayText(relative)}): its values would reach the card in clear text`,
