@@ -87,7 +87,7 @@ export function parseSecrets(text: string): { secrets: Record<string, string>; i
         line: position?.line ?? null,
         column: position?.col ?? null,
         message: isAlias(item.value)
-          ? `the secret ${key} is an alias (*${item.value.source}): write the value itself`
+          ? `the secret ${key} is an alias (*${displayText(item.value.source)}): write the value itself`
           : `the secret ${key} must be a text value`,
         severity: 'error',
       });

@@ -1,4 +1,5 @@
 import { isAlias, isCollection, isNode, isPair, visit, type Document, type LineCounter, type Node } from 'yaml';
+import { displayText } from '../rules/display.js';
 
 /**
  * YAML anchors (`&name`) and aliases (`*name`) that cannot become data, each found at the alias:
@@ -61,15 +62,16 @@ function expandedSize(node: unknown, targets: Map<Node, Node | null>, sizes: Map
 /** The first alias that cannot be resolved, or that refers to a node it is in. */
 export function brokenAlias(document: Document, lineCounter: LineCounter): AliasProblem | null {
   for (const { alias, target } of resolveAliases(document)) {
+    const name = displayText(alias.source);
     if (target === null)
       return {
         ...position(lineCounter, alias),
-        message: `the alias *${alias.source} refers to no anchor: define &${alias.source} before it`,
+        message: `the alias *${name} refers to no anchor: define &${name} before it`,
       };
     if (contains(target, alias))
       return {
         ...position(lineCounter, alias),
-        message: `the alias *${alias.source} is inside the node &${alias.source} it refers to, which makes a loop`,
+        message: `the alias *${name} is inside the node &${name} it refers to, which makes a loop`,
       };
   }
   return null;
@@ -86,7 +88,8 @@ export function excessiveAliases(document: Document, lineCounter: LineCounter): 
     if (largest === null || size > largest.size) largest = { alias, size };
   }
   const where = largest === null ? { line: null, column: null } : position(lineCounter, largest.alias);
-  const detail = largest === null ? '' : ` (*${largest.alias.source} here stands for ${largest.size} values)`;
+  const detail =
+    largest === null ? '' : ` (*${displayText(largest.alias.source)} here stands for ${largest.size} values)`;
   return {
     ...where,
     message: `the YAML aliases expand to too much data${detail}; write the values out instead of repeating &anchors and *aliases`,

@@ -43,6 +43,12 @@ describe('YAML aliases in a definition', () => {
     });
   });
 
+  it('escapes control characters of alias names in its messages', () => {
+    expect(onlyError(`${base}services: { default: [*x\x1b[2J] }\n`)?.message).toBe(
+      'the alias *x\\x1b[2J refers to no anchor: define &x\\x1b[2J before it',
+    );
+  });
+
   it('reports an alias inside the node it refers to', () => {
     expect(onlyError(`${base}services: &loop\n  default: [*loop]\n`)).toMatchObject({
       path: '(yaml)',
