@@ -44,8 +44,8 @@ describe('YAML aliases in a definition', () => {
   });
 
   it('escapes control characters of alias names in its messages', () => {
-    expect(onlyError(`${base}services: { default: [*x\x1b[2J] }\n`)?.message).toBe(
-      'the alias *x\\x1b[2J refers to no anchor: define &x\\x1b[2J before it',
+    expect(onlyError(`${base}services:\n  default:\n    - *x\x1bc\n`)?.message).toBe(
+      'the alias *x\\x1bc refers to no anchor: define &x\\x1bc before it',
     );
   });
 
