@@ -155,7 +155,7 @@ describe('apkovl CLI', () => {
   it('exits with 2 on usage errors', () => {
     const result = runCli(['build', '--overlay', overlay]);
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/required option '-o, --output <file>' not specified/);
+    expect(result.stderr).toMatch(/give --output \(an image file\) or --device \(a drive\)/);
     const unknown = runCli(['fetch', '--board', 'rpi', '--arch', 'mips']);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/option '--arch <arch>' argument 'mips' is invalid/);

@@ -140,11 +140,13 @@ export function validateCommand(context: CommandContext): Command {
       if (flags.json) {
         context.respond('definition.validate', {
           ok: result.ok,
+          file: result.file,
           issues: result.issues,
           warnings: result.overlay?.generated.warnings ?? [],
         });
       } else {
-        printIssues(context, definition, result.issues);
+        // The issues are in result.file: the definition, or the secrets file when that is what is wrong.
+        printIssues(context, result.file, result.issues);
         if (result.ok && result.overlay) {
           context.stdout.write(
             `${definition}: valid; ${result.overlay.fileName} would have ${result.overlay.generated.entries.length} members\n`,
