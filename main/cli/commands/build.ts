@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { AppError } from '../../../shared/errors.js';
 import { parseSize, formatBytes } from '../../../shared/model/size.js';
+import { displayText } from '../../../shared/rules/display.js';
 import type { BuildSummary } from '../../services/image/build-image.js';
 import { DEFAULT_IMAGE_PARTITION_BYTES, DEFAULT_VOLUME_LABEL } from '../../services/image/build-image.js';
 import type { CommandContext } from '../context.js';
@@ -34,12 +35,15 @@ export function describeBuild(summary: BuildSummary): string {
     `  content      ${summary.files} files in ${summary.directories} folders, ${formatBytes(summary.fileBytes)}`,
   ];
   if (summary.overlay) {
-    lines.push(`  overlay      ${summary.overlay.fileName} (sha256 ${summary.overlay.sha256.slice(0, 16)}...)`);
+    lines.push(
+      `  overlay      ${displayText(summary.overlay.fileName)} (sha256 ${summary.overlay.sha256.slice(0, 16)}...)`,
+    );
   }
   for (const name of summary.injected.filter((name) => name !== summary.overlay?.fileName)) {
-    lines.push(`  added        ${name}`);
+    lines.push(`  added        ${displayText(name)}`);
   }
-  for (const name of summary.dropped) lines.push(`  removed      ${name} (an overlay shipped with the boot media)`);
+  for (const name of summary.dropped)
+    lines.push(`  removed      ${displayText(name)} (an overlay shipped with the boot media)`);
   lines.push(`  free space   ${formatBytes(summary.filesystem.freeBytes)}`);
   for (const warning of summary.warnings) lines.push(`  warning      ${warning}`);
   return lines.join('\n');

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '../../../shared/errors.js';
+import { displayText } from '../../../shared/rules/display.js';
 import type { CardIdentity } from '../image/card-writer.js';
 import { bufferBody, type MediaEntry } from '../image/media-entry.js';
 import { isApkovlName } from './media-path.js';
@@ -65,7 +66,9 @@ async function collect(body: AsyncIterable<Uint8Array>, path: string): Promise<B
   for await (const part of body) {
     size += part.length;
     if (size > MAX_SMALL_FILE) {
-      throw new AppError('invalid-media', `"${path}" is larger than ${MAX_SMALL_FILE} bytes`, { location: path });
+      throw new AppError('invalid-media', `"${displayText(path)}" is larger than ${MAX_SMALL_FILE} bytes`, {
+        location: displayText(path),
+      });
     }
     parts.push(Buffer.from(part));
   }
@@ -79,7 +82,7 @@ async function drain(body: AsyncIterable<Uint8Array>): Promise<void> {
 function checkParameters(parameters: readonly string[]): string[] {
   for (const parameter of parameters) {
     if (parameter.trim() === '' || /[\r\n]/.test(parameter)) {
-      throw new AppError('invalid-input', `"${parameter}" is not a kernel parameter`, {
+      throw new AppError('invalid-input', `"${displayText(parameter)}" is not a kernel parameter`, {
         location: '--cmdline-append',
         hint: 'give parameters such as usbdelay=5, without line breaks',
       });

@@ -1,5 +1,6 @@
 import { AppError } from '../../../shared/errors.js';
 import { formatBytes } from '../../../shared/model/size.js';
+import { displayText } from '../../../shared/rules/display.js';
 import type { BlockTarget } from '../flash/block-target.js';
 import { MAX_PARTITION_SECTORS, SECTOR_SIZE } from './constants.js';
 import { foldName } from './fat-names.js';
@@ -127,16 +128,16 @@ export class Fat32Builder {
     const start = this.writer.position;
     for await (const chunk of body) {
       if (this.writer.position - start + chunk.length > size) {
-        throw new AppError('invalid-media', `"${path}" holds more data than its declared ${size} bytes`, {
-          location: path,
+        throw new AppError('invalid-media', `"${displayText(path)}" holds more data than its declared ${size} bytes`, {
+          location: displayText(path),
         });
       }
       await this.writer.write(chunk);
     }
     const written = this.writer.position - start;
     if (written !== size) {
-      throw new AppError('invalid-media', `"${path}" ended after ${written} of its ${size} bytes`, {
-        location: path,
+      throw new AppError('invalid-media', `"${displayText(path)}" ended after ${written} of its ${size} bytes`, {
+        location: displayText(path),
         hint: 'the boot media is truncated or corrupt; download it again',
       });
     }
@@ -202,7 +203,8 @@ export class Fat32Builder {
         // A fresh buffer per piece: the writer may hold on to it until its write is done.
         const buffer = this.options.target.allocate(count);
         const read = await this.options.target.read(buffer, from + done);
-        if (read !== count) throw new AppError('io', `short read copying "${source.path}" for "${link.path}"`);
+        if (read !== count)
+          throw new AppError('io', `short read copying "${displayText(source.path)}" for "${displayText(link.path)}"`);
         await writer.write(buffer);
       }
       await writer.pad(this.geometry.clusterSize);
@@ -231,22 +233,28 @@ export class Fat32Builder {
       if (node?.kind === 'directory') {
         throw new AppError(
           'invalid-media',
-          `the link "${link.path}" points to the folder "${target}"; FAT cannot hold links to folders`,
-          { location: link.path },
+          `the link "${displayText(link.path)}" points to the folder "${displayText(target)}"; FAT cannot hold links to folders`,
+          {
+            location: displayText(link.path),
+            hint: 'FAT has no links: the tool stores a copy of the file a link points to',
+          },
         );
       }
       const next = pending.get(foldName(target));
       if (next === undefined) {
         throw new AppError(
           'invalid-media',
-          `the link "${link.path}" points to "${link.target}", which is not in the media`,
-          { location: link.path },
+          `the link "${displayText(link.path)}" points to "${displayText(link.target)}", which is not in the media`,
+          {
+            location: displayText(link.path),
+            hint: 'the boot media are incomplete or damaged: download them again (FAT has no links, so the file a link points to is copied)',
+          },
         );
       }
       target = next.target;
     }
-    throw new AppError('invalid-media', `the link "${link.path}" is part of a loop of links`, {
-      location: link.path,
+    throw new AppError('invalid-media', `the link "${displayText(link.path)}" is part of a loop of links`, {
+      location: displayText(link.path),
     });
   }
 
