@@ -297,6 +297,27 @@ describe('member names that talk to the terminal', () => {
     expect(result.stdout).toContain('removed      x\\x1b]0;pwned');
   });
 
+  it('escapes what .alpine-release says in the build summary', async () => {
+    const media = await tarball([
+      ...alpineMembers().filter((member) => member.name !== './.alpine-release'),
+      { name: './.alpine-release', content: `alpine-rpi-3.22.2 251009${hostile}\n` },
+    ]);
+    const result = runCli([
+      'build',
+      '--boot-media',
+      media,
+      '--overlay',
+      overlay,
+      '--output',
+      output(),
+      '--size',
+      '64MiB',
+    ]);
+    expect(result.status, result.stderr).toBe(0);
+    expectSafe(result.stdout.split('\n').slice(1).join('\n'));
+    expect(result.stdout).toContain('Alpine       alpine-rpi-3.22.2 251009\\x1b]0;pwned');
+  });
+
   function isoWith(names: Record<string, string>): string {
     counter += 1;
     const tree = path.join(temp.dir, `iso-tree-${counter}`);

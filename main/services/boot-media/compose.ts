@@ -152,7 +152,9 @@ export async function* composeBootMedia(
     const atRoot = !entry.path.includes('/');
     if (entry.path === 'boot' || entry.path.startsWith('boot/')) sawBoot = true;
     const repository = /^apks\/([^/]+)\//.exec(entry.path);
-    if (repository && report.arch === null) report.arch = repository[1] ?? null;
+    // What the media say about themselves ends up in messages and the summary: escaped once, here
+    // (real values have no control characters, so they are unchanged).
+    if (repository?.[1] !== undefined && report.arch === null) report.arch = displayText(repository[1]);
     if (entry.kind !== 'directory' && atRoot && isApkovlName(entry.path)) {
       if (entry.kind === 'file') await drain(entry.body);
       report.dropped.push(entry.path);
@@ -165,7 +167,7 @@ export async function* composeBootMedia(
     let out = entry;
     if (entry.kind === 'file' && entry.path === '.alpine-release') {
       const data = await collect(entry.body, entry.path);
-      report.alpineRelease = data.toString('utf8').trim();
+      report.alpineRelease = displayText(data.toString('utf8').trim());
       out = { ...entry, body: bufferBody(data) };
     } else if (entry.kind === 'file' && KERNEL_COMMAND_LINES[entry.path] && options.cmdlineAppend?.length) {
       sawCmdline = true;
