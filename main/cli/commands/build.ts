@@ -10,6 +10,7 @@ import { sourceKindOf } from '../../services/files/file-kind.js';
 import { encodeVolumeLabel } from '../../services/image/fat32-boot-sector.js';
 import { assertDriveWritable } from '../../../shared/rules/drive-safety.js';
 import { confirmErasure } from '../confirm.js';
+import { displayText } from '../../../shared/rules/display.js';
 import type { CommandContext } from '../context.js';
 import { requireDeviceAccess } from '../privileges.js';
 import { collect, flagValue } from '../flags.js';
@@ -51,12 +52,15 @@ export function describeBuild(summary: BuildSummary): string {
     `  content      ${summary.files} files in ${summary.directories} folders, ${formatBytes(summary.fileBytes)}`,
   ];
   if (summary.overlay) {
-    lines.push(`  overlay      ${summary.overlay.fileName} (sha256 ${summary.overlay.sha256.slice(0, 16)}...)`);
+    lines.push(
+      `  overlay      ${displayText(summary.overlay.fileName)} (sha256 ${summary.overlay.sha256.slice(0, 16)}...)`,
+    );
   }
   for (const name of summary.injected.filter((name) => name !== summary.overlay?.fileName)) {
-    lines.push(`  added        ${name}`);
+    lines.push(`  added        ${displayText(name)}`);
   }
-  for (const name of summary.dropped) lines.push(`  removed      ${name} (an overlay shipped with the boot media)`);
+  for (const name of summary.dropped)
+    lines.push(`  removed      ${displayText(name)} (an overlay shipped with the boot media)`);
   lines.push(`  manifest     ${summary.manifest.path} (${summary.manifest.files} files with their SHA-256)`);
   lines.push(`  free space   ${formatBytes(summary.filesystem.freeBytes)}`);
   if (summary.verification !== null) {
