@@ -106,6 +106,10 @@ export function overlayCommand(context: CommandContext): Command {
 export function inspectCommand(context: CommandContext): Command {
   return new Command('inspect')
     .summary('list any apkovl and check it with the lint rules')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  apkovl inspect kiosk-hall.apkovl.tar.gz\n  apkovl inspect myhost.apkovl.tar.gz --json     (members and findings as JSON)',
+    )
     .description(
       "List the members of an apkovl (generated or hand-made) and check what Alpine's initramfs needs: names, modes, owners, boot services, world, line endings, ...",
     )
@@ -142,6 +146,7 @@ export function inspectCommand(context: CommandContext): Command {
 export function validateCommand(context: CommandContext): Command {
   return new Command('validate')
     .summary('check a machine definition and the overlay it makes, without writing anything')
+    .addHelpText('after', '\nExample:\n  apkovl validate kiosk.yml --secrets kiosk.secrets.yml')
     .argument('<definition>', 'machine definition (YAML)')
     .option('--secrets <file>', 'secrets file for ${secret:name} references')
     .option('--json', 'print the issues as JSON')
