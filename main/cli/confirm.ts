@@ -65,7 +65,10 @@ export async function confirmErasure(
     const word = confirmationWord(drive.device);
     const answer = (await reader.question(`Type ${word} to erase it and write the card: `)).trim();
     if (answer !== word && answer !== drive.device) {
-      throw new AppError('cancelled', `not confirmed (typed "${driveText(answer)}"); nothing was written`);
+      throw new AppError(
+        'cancelled',
+        `not confirmed (typed "${driveText(answer)}", not "${word}"); nothing was written`,
+      );
     }
     if (large) {
       const size = formatBytes(drive.size);

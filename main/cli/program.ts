@@ -5,6 +5,7 @@ import { createServices } from '../services/index.js';
 import { toolVersion } from '../services/tool-version.js';
 import { buildCommand } from './commands/build.js';
 import { drivesCommand } from './commands/drives.js';
+import { eraseCommand } from './commands/erase.js';
 import { initCommand, inspectCommand, overlayCommand, schemaCommand, validateCommand } from './commands/machine.js';
 import { cacheCommand, fetchCommand, releasesCommand } from './commands/releases.js';
 import { workerCommand } from './commands/worker.js';
@@ -103,6 +104,7 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     releasesCommand,
     fetchCommand,
     cacheCommand,
+    eraseCommand,
     workerCommand,
     drivesCommand,
   ].map((make) => make(context));
@@ -201,7 +203,9 @@ function report(error: AppError, command: string, json: boolean, environment: Cl
     );
   }
   if (error.code === 'cancelled') {
-    environment.stderr.write('apkovl: cancelled; nothing was left behind\n');
+    // A cancellation that says more (a confirmation not given) says it; a stop is just a stop.
+    const said = error.message === 'cancelled' ? 'cancelled; nothing was left behind' : displayMessage(error.message);
+    environment.stderr.write(`apkovl: ${said}\n`);
     return EXIT_CANCELLED;
   }
   environment.stderr.write(`apkovl: error: ${displayMessage(describeError(error))}\n`);

@@ -1,7 +1,8 @@
 import type { LocatedIssue } from '../../shared/model/machine-yaml.js';
 import type { BuildSummary } from '../../shared/model/build-image.js';
 import type { ProgressListener } from '../../shared/model/progress.js';
-import type { BuildRequest } from '../../shared/model/requests.js';
+import type { EraseSummary } from '../../shared/model/erase.js';
+import type { BuildRequest, EraseRequest } from '../../shared/model/requests.js';
 import type { FileKind } from './files/file-kind.js';
 import type { DeviceIdentity } from '../../shared/model/device-identity.js';
 import type { ClassifiedDrive, Drive, PathLocation } from '../../shared/model/drive.js';
@@ -51,6 +52,8 @@ export interface Services {
   build(request: BuildRequest, job?: JobOptions): Promise<BuildSummary>;
   /** What a file is, by its content. */
   fileKind(path: string): Promise<FileKind>;
+  /** A drive back to one empty FAT32 partition over all of it. */
+  erase(request: EraseRequest, job?: JobOptions): Promise<EraseSummary>;
   /** Definition -> DIR/<hostname>.apkovl.tar.gz. */
   writeOverlay(options: {
     definition: string;
@@ -147,6 +150,11 @@ export function createServices(dependencies: ServiceDependencies): Services {
       return buildToDevice(request, planContext, { ...options, drives: driveGuard(), cacheDir });
     },
     fileKind: async (file) => (await import('./files/file-kind.js')).detectFileKind(file),
+    async erase(request, job = {}) {
+      const { eraseDevice } = await import('./build/erase.js');
+      const { driveGuard } = await import('./drives/drive-guard.js');
+      return eraseDevice(request, { drives: driveGuard(), now: dependencies.now, ...job });
+    },
     listDrives: async (context) => (await drives()).listDrives(context),
     resolveTarget: async (device, context) => (await drives()).resolveTarget(device, context),
     unmountDrive: async (drive) => (await drives()).unmountDrive(drive),

@@ -1,6 +1,6 @@
 import { AppError } from '../../shared/errors.js';
-import type { Handlers } from '../../shared/ipc/router.js';
-import type { Services } from './index.js';
+import type { HandlerContext, Handlers } from '../../shared/ipc/router.js';
+import type { JobOptions, Services } from './index.js';
 
 export interface FileDialogs {
   openFile(options: { title: string; filters: { name: string; extensions: string[] }[] }): Promise<string | null>;
@@ -19,23 +19,28 @@ export interface HandlerDependencies {
  */
 export function createHandlers(services: Services, dependencies: HandlerDependencies): Handlers {
   const jobs = new Map<string, AbortController>();
+  /** A long command: progress and notes as events under its job id, cancellable by job.cancel. */
+  async function job<T>(jobId: string, context: HandlerContext, run: (options: JobOptions) => Promise<T>): Promise<T> {
+    if (jobs.has(jobId)) throw new AppError('invalid-input', `job ${jobId} is already running`);
+    const controller = new AbortController();
+    jobs.set(jobId, controller);
+    try {
+      return await run({
+        onProgress: (progress) => context.emit('job.progress', { jobId, progress }),
+        onNote: (text) => context.emit('job.note', { jobId, text }),
+        signal: controller.signal,
+      });
+    } finally {
+      jobs.delete(jobId);
+    }
+  }
   return {
     'app.info': () => Promise.resolve(dependencies.app),
     'file.kind': async ({ path }) => ({ kind: await services.fileKind(path) }),
-    'card.build': async ({ jobId, request }, context) => {
-      if (jobs.has(jobId)) throw new AppError('invalid-input', `job ${jobId} is already running`);
-      const controller = new AbortController();
-      jobs.set(jobId, controller);
-      try {
-        return await services.build(request, {
-          onProgress: (progress) => context.emit('job.progress', { jobId, progress }),
-          onNote: (text) => context.emit('job.note', { jobId, text }),
-          signal: controller.signal,
-        });
-      } finally {
-        jobs.delete(jobId);
-      }
-    },
+    'drives.list': async () => ({ drives: await services.listDrives() }),
+    'drive.describe': ({ device }) => services.describeTarget(device),
+    'card.build': ({ jobId, request }, context) => job(jobId, context, (options) => services.build(request, options)),
+    'card.erase': ({ jobId, request }, context) => job(jobId, context, (options) => services.erase(request, options)),
     'definition.save': (input) => services.saveDefinition(input),
     'job.cancel': ({ jobId }) => {
       const job = jobs.get(jobId);

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { errorCodes } from '../errors.js';
 import { buildSummarySchema } from '../model/build-image.js';
-import { buildRequestSchema } from '../model/requests.js';
+import { deviceIdentitySchema } from '../model/device-identity.js';
+import { classifiedDriveSchema } from '../model/drive.js';
+import { eraseSummarySchema } from '../model/erase.js';
+import { buildRequestSchema, eraseRequestSchema } from '../model/requests.js';
 import { progressEventSchema } from '../model/progress-schema.js';
 
 /**
@@ -18,6 +21,21 @@ export const contract = {
     'file.kind': {
       input: z.object({ path: z.string().min(1) }),
       output: z.object({ kind: z.enum(['yaml', 'gzip', 'iso9660', 'other']) }),
+    },
+    /** Every drive with its status and reasons (hidden ones too: the app decides what to show). */
+    'drives.list': {
+      input: z.object({}),
+      output: z.object({ drives: z.array(classifiedDriveSchema) }),
+    },
+    /** A drive named to be written: as classified now, and its identity, which the user confirms. */
+    'drive.describe': {
+      input: z.object({ device: z.string().min(1) }),
+      output: z.object({ drive: classifiedDriveSchema, identity: deviceIdentitySchema }),
+    },
+    /** A drive back to one empty FAT32 partition over all of it. */
+    'card.erase': {
+      input: z.object({ jobId: z.string().min(1), request: eraseRequestSchema }),
+      output: eraseSummarySchema,
     },
     /** Write a card: an image file or a device (plan, write, read back). */
     'card.build': {

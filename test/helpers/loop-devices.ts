@@ -64,6 +64,9 @@ export class LoopDevices {
 
   detach(device: string): void {
     if (!this.attached.delete(device)) return;
+    // Partitions added with partx (by a test, or by a write that re-read the table) outlive the
+    // loop device unless removed first, and would trip the next user of its number.
+    spawnSync('partx', ['--delete', device]);
     execFileSync('losetup', ['--detach', device]);
   }
 
