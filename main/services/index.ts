@@ -2,7 +2,8 @@ import { AppError } from '../../shared/errors.js';
 import type { LocatedIssue } from '../../shared/model/machine-yaml.js';
 import type { BuildSummary } from '../../shared/model/build-image.js';
 import type { ProgressListener } from '../../shared/model/progress.js';
-import type { BuildRequest } from '../../shared/model/requests.js';
+import type { BuildRequest, VerifyRequest } from '../../shared/model/requests.js';
+import type { VerifyReport } from '../../shared/model/verify-report.js';
 import type { FileKind } from './files/file-kind.js';
 import type { CacheEntry } from './releases/cache.js';
 import { defaultCacheDir } from './releases/cache-dir.js';
@@ -47,6 +48,8 @@ export interface FetchSettings {
 export interface Services {
   /** A card from a build request: plan, write the image file or device, read back. */
   build(request: BuildRequest, job?: JobOptions): Promise<BuildSummary>;
+  /** Examine a card or card image: a card with problems is a report (its verdict says), not an error. */
+  verifyCard(request: VerifyRequest, job?: JobOptions): Promise<VerifyReport>;
   /** What a file is, by its content. */
   fileKind(path: string): Promise<FileKind>;
   /** Definition -> DIR/<hostname>.apkovl.tar.gz. */
@@ -129,6 +132,17 @@ export function createServices(dependencies: ServiceDependencies): Services {
       const options = { now: dependencies.now, tool, ...job };
       if (request.destination.kind === 'image') return buildToImage(request, planContext, options);
       throw new AppError('usage', 'writing to a device is not available in this build', { location: '--device' });
+    },
+    async verifyCard(request, job = {}) {
+      const { verifyCard } = await import('./verify/verify-card.js');
+      return verifyCard(request, {
+        now: dependencies.now,
+        tool,
+        cache: await cache(request.cacheDir),
+        ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
+        ...(job.onProgress ? { onProgress: job.onProgress } : {}),
+        ...(job.signal ? { signal: job.signal } : {}),
+      });
     },
     fileKind: async (file) => (await import('./files/file-kind.js')).detectFileKind(file),
     saveDefinition: async (options) => (await import('./machine/save-definition.js')).saveDefinition(options),

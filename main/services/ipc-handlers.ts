@@ -19,23 +19,35 @@ export interface HandlerDependencies {
  */
 export function createHandlers(services: Services, dependencies: HandlerDependencies): Handlers {
   const jobs = new Map<string, AbortController>();
+  /** A long command as a job: cancellable by its id while it runs. */
+  const runJob = async <T>(jobId: string, work: (job: { signal: AbortSignal }) => Promise<T>): Promise<T> => {
+    if (jobs.has(jobId)) throw new AppError('invalid-input', `job ${jobId} is already running`);
+    const controller = new AbortController();
+    jobs.set(jobId, controller);
+    try {
+      return await work({ signal: controller.signal });
+    } finally {
+      jobs.delete(jobId);
+    }
+  };
   return {
     'app.info': () => Promise.resolve(dependencies.app),
     'file.kind': async ({ path }) => ({ kind: await services.fileKind(path) }),
-    'card.build': async ({ jobId, request }, context) => {
-      if (jobs.has(jobId)) throw new AppError('invalid-input', `job ${jobId} is already running`);
-      const controller = new AbortController();
-      jobs.set(jobId, controller);
-      try {
-        return await services.build(request, {
+    'card.build': ({ jobId, request }, context) =>
+      runJob(jobId, (job) =>
+        services.build(request, {
+          ...job,
           onProgress: (progress) => context.emit('job.progress', { jobId, progress }),
           onNote: (text) => context.emit('job.note', { jobId, text }),
-          signal: controller.signal,
-        });
-      } finally {
-        jobs.delete(jobId);
-      }
-    },
+        }),
+      ),
+    'card.verify': ({ jobId, request }, context) =>
+      runJob(jobId, (job) =>
+        services.verifyCard(request, {
+          ...job,
+          onProgress: (progress) => context.emit('job.progress', { jobId, progress }),
+        }),
+      ),
     'definition.save': (input) => services.saveDefinition(input),
     'job.cancel': ({ jobId }) => {
       const job = jobs.get(jobId);

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { errorCodes } from '../errors.js';
 import { buildSummarySchema } from '../model/build-image.js';
-import { buildRequestSchema } from '../model/requests.js';
+import { buildRequestSchema, verifyRequestSchema } from '../model/requests.js';
+import { verifyReportSchema } from '../model/verify-report.js';
 import { progressEventSchema } from '../model/progress-schema.js';
 
 /**
@@ -23,6 +24,11 @@ export const contract = {
     'card.build': {
       input: z.object({ jobId: z.string().min(1), request: buildRequestSchema }),
       output: buildSummarySchema,
+    },
+    /** Examine a card or card image: the report says what is fine, what is wrong, what to do. */
+    'card.verify': {
+      input: z.object({ jobId: z.string().min(1), request: verifyRequestSchema }),
+      output: verifyReportSchema,
     },
     'definition.save': {
       input: z.object({

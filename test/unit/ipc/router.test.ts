@@ -10,6 +10,7 @@ function handlers(overrides: Partial<Handlers> = {}): Handlers {
     'app.info': () => Promise.resolve({ name: 'Apkovl Studio', version: '1.2.3', platform: 'linux' }),
     'file.kind': unused,
     'card.build': unused,
+    'card.verify': unused,
     'job.cancel': ({ jobId }) => Promise.resolve({ cancelled: jobId === 'known' }),
     'definition.save': unused,
     'dialog.open-file': unused,
