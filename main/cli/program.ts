@@ -6,6 +6,8 @@ import { toolVersion } from '../services/tool-version.js';
 import { buildCommand } from './commands/build.js';
 import { initCommand, inspectCommand, overlayCommand, schemaCommand, validateCommand } from './commands/machine.js';
 import { cacheCommand, fetchCommand, releasesCommand } from './commands/releases.js';
+import { verifyCommand } from './commands/verify.js';
+import { EXIT_BUG, EXIT_CANCELLED, EXIT_USAGE, EXIT_USER_ERROR } from './exit-codes.js';
 import type { CommandContext } from './context.js';
 import { encodeWire } from '../../shared/ipc/wire.js';
 import { jsonOutput, quietOutput, terminalOutput } from './progress-output.js';
@@ -17,10 +19,7 @@ export interface CliEnvironment {
   signal: AbortSignal;
 }
 
-export const EXIT_USER_ERROR = 1;
-export const EXIT_USAGE = 2;
-export const EXIT_BUG = 70;
-export const EXIT_CANCELLED = 130;
+export { EXIT_BUG, EXIT_CANCELLED, EXIT_USAGE, EXIT_USER_ERROR };
 
 function isTerminal(stream: NodeJS.WritableStream): stream is NodeJS.WriteStream {
   return (stream as NodeJS.WriteStream).isTTY === true;
@@ -56,6 +55,7 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     env: environment.env,
     signal: environment.signal,
     exitCode: 0,
+    inputErrorExitCode: EXIT_USER_ERROR,
     output: (wantsJson) => {
       json = wantsJson;
       if (wantsJson) return jsonOutput(environment.stdout);
@@ -91,6 +91,7 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     validateCommand,
     overlayCommand,
     buildCommand,
+    verifyCommand,
     inspectCommand,
     schemaCommand,
     releasesCommand,
@@ -110,7 +111,9 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
-    if (isAppError(error) && error.code !== 'internal') return report(error, command, json, environment);
+    if (isAppError(error) && error.code !== 'internal') {
+      return report(error, command, json, environment, context.inputErrorExitCode);
+    }
     // A bug, whether thrown as such or classified as one (AppError 'internal'): with its stack.
     const bug = error instanceof Error ? error : new Error(String(error));
     if (json) {
@@ -128,7 +131,13 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
   }
 }
 
-function report(error: AppError, command: string, json: boolean, environment: CliEnvironment): number {
+function report(
+  error: AppError,
+  command: string,
+  json: boolean,
+  environment: CliEnvironment,
+  inputErrorExitCode: number,
+): number {
   if (json) {
     environment.stdout.write(
       encodeWire({
@@ -152,5 +161,5 @@ function report(error: AppError, command: string, json: boolean, environment: Cl
     return EXIT_CANCELLED;
   }
   environment.stderr.write(`apkovl: error: ${displayMessage(describeError(error))}\n`);
-  return error.code === 'usage' ? EXIT_USAGE : EXIT_USER_ERROR;
+  return error.code === 'usage' ? EXIT_USAGE : inputErrorExitCode;
 }
