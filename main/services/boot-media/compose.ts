@@ -154,11 +154,11 @@ export async function* composeBootMedia(
     if (repository && report.arch === null) report.arch = repository[1] ?? null;
     if (entry.kind !== 'directory' && atRoot && isApkovlName(entry.path)) {
       if (entry.kind === 'file') await drain(entry.body);
-      report.dropped.push(entry.path);
+      if (!report.dropped.includes(entry.path)) report.dropped.push(entry.path);
       continue;
     }
-    if (entry.kind === 'file' && atRoot && replacing.has(entry.path)) {
-      await drain(entry.body);
+    if (entry.kind !== 'directory' && atRoot && replacing.has(entry.path)) {
+      if (entry.kind === 'file') await drain(entry.body);
       continue;
     }
     let out = entry;

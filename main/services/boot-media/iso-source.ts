@@ -81,7 +81,7 @@ export async function openIsoMedia(path: string, options: MediaSourceOptions = {
               { location: path, hint: 'boot media must hold only files, folders and links inside the image' },
             );
           }
-          yield { kind: 'link', path: target, target: stickPath(resolved.path), mtime: node.mtime };
+          yield { kind: 'link', path: target, target: stickPath(resolved.path), hard: false, mtime: node.mtime };
         } else {
           yield {
             kind: 'file',

@@ -215,7 +215,7 @@ export async function openTarball(path: string, options: TarballOptions = {}): P
           case 'symlink': {
             const target = resolveSymlinkTarget(memberPath, member.linkname);
             if (!target.ok) throw refuse(path, member.name, `it is a symbolic link and ${target.problem}`);
-            yield { kind: 'link', path: memberPath, target: target.path, mtime };
+            yield { kind: 'link', path: memberPath, target: target.path, hard: false, mtime };
             break;
           }
           case 'link': {
@@ -223,7 +223,7 @@ export async function openTarball(path: string, options: TarballOptions = {}): P
             if (!target.ok || target.path === '') {
               throw refuse(path, member.name, `it is a hard link to "${member.linkname}", outside the media`);
             }
-            yield { kind: 'link', path: memberPath, target: target.path, mtime };
+            yield { kind: 'link', path: memberPath, target: target.path, hard: true, mtime };
             break;
           }
           case 'character-device':

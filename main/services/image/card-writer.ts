@@ -96,7 +96,7 @@ export async function writeCard(options: WriteCardOptions): Promise<WriteCardRes
   for await (const entry of options.entries) {
     if (entry.kind === 'directory') builder.addDirectory(entry.path, entry.mtime);
     else if (entry.kind === 'file') await builder.addFile(entry.path, entry.size, entry.mtime, entry.body);
-    else builder.addLink(entry.path, entry.target, entry.mtime);
+    else builder.addLink(entry.path, entry.target, entry.mtime, entry.hard);
   }
   options.onFinalize?.();
   const identity = options.identity();

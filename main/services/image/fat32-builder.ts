@@ -2,9 +2,9 @@ import { AppError } from '../../../shared/errors.js';
 import { formatBytes } from '../../../shared/model/size.js';
 import type { BlockTarget } from '../flash/block-target.js';
 import { MAX_PARTITION_SECTORS, SECTOR_SIZE } from './constants.js';
-import { foldName } from './fat-names.js';
 import { DirectoryPlan } from './directory-encoder.js';
 import { FAT_END_OF_CHAIN, FAT_ENTRY_SIZE, fillFatEntries, type Extent } from './fat-table.js';
+import { PendingLinks } from './fat-links.js';
 import { FatTree, type DirectoryNode, type FileNode } from './fat-tree.js';
 import {
   BACKUP_BOOT_SECTOR,
@@ -62,12 +62,6 @@ export class PayloadTooLargeError extends AppError {
 const SECTORS_PER_MIB = (1 << 20) / SECTOR_SIZE;
 const COPY_PIECE = 1 << 20;
 
-interface PendingLink {
-  path: string;
-  target: string;
-  mtime: number;
-}
-
 /**
  * Builds a FAT32 volume in one pass. File data goes to consecutive clusters as it arrives
  * (each file contiguous); folders, the FATs, FSInfo and the boot sectors are written by
@@ -80,7 +74,7 @@ export class Fat32Builder {
   /** Next free cluster; cluster 2 is kept for the root folder. */
   private nextCluster = ROOT_CLUSTER + 1;
   private readonly extents: Extent[] = [];
-  private readonly links: PendingLink[] = [];
+  private readonly links = new PendingLinks();
   /** Every file size seen, to say how large a partition would be needed. */
   private readonly fileSizes: number[] = [];
   private overflow = false;
@@ -106,12 +100,7 @@ export class Fat32Builder {
   }
 
   async addFile(path: string, size: number, mtime: number, body: AsyncIterable<Uint8Array>): Promise<void> {
-    const { parent, name, previous } = this.tree.placeFile(path, mtime);
-    if (previous?.extent) previous.extent.count = 0; // freed: a later member replaces it
-    if (previous !== null) {
-      this.fileCount -= 1;
-      this.fileBytes -= previous.size;
-    }
+    const { parent, name } = this.replace(path, mtime);
     const clusterSize = this.geometry.clusterSize;
     const clusters = Math.ceil(size / clusterSize);
     this.fileSizes.push(size);
@@ -148,10 +137,32 @@ export class Fat32Builder {
     this.tree.addFile(parent, node);
   }
 
-  /** A link in the media: FAT has none, so finish() stores a copy of the target file. */
-  addLink(path: string, target: string, mtime: number): void {
-    this.tree.placeFile(path, mtime);
-    this.links.push({ path, target, mtime });
+  /**
+   * A link in the media: FAT has none, so finish() stores a copy of the file it resolves to. A
+   * hard link names its target as it is now (as tar extracts it); a symbolic one is followed
+   * at the end.
+   */
+  addLink(path: string, target: string, mtime: number, hard: boolean): void {
+    const bound = hard ? (this.tree.find(target) ?? null) : null;
+    const { parent, name } = this.replace(path, mtime);
+    const node: FileNode = { kind: 'file', name, path, mtime, size: 0, firstCluster: 0, extent: null };
+    this.tree.addFile(parent, node);
+    this.links.add(node, { path, target, bound });
+  }
+
+  /**
+   * Where a new file or link at `path` goes. The file or link already there, if any, is
+   * released: a later member of the same path replaces an earlier one, as tar extracts them.
+   * Its clusters become free (their data stays until the end, for hard links that name it).
+   */
+  private replace(path: string, mtime: number): { parent: DirectoryNode; name: string } {
+    const { parent, name, previous } = this.tree.placeFile(path, mtime);
+    if (previous !== null && !this.links.drop(previous)) {
+      if (previous.extent !== null) previous.extent.count = 0;
+      this.fileCount -= 1;
+      this.fileBytes -= previous.size;
+    }
+    return { parent, name };
   }
 
   /** Write links, folders, FATs, FSInfo and boot sectors; the volume is complete afterwards. */
@@ -181,13 +192,15 @@ export class Fat32Builder {
     };
   }
 
+  /** Give each link still in the tree a copy of the file it resolves to. */
   private async copyLinks(): Promise<void> {
-    if (this.links.length === 0) return;
+    const nodes = this.links.nodes();
+    if (nodes.length === 0) return;
     const writer = new SequentialWriter(this.options.target, this.position(this.nextCluster));
-    const pending = new Map(this.links.map((link) => [foldName(link.path), link]));
-    for (const link of this.links) {
-      const source = this.resolveLink(link, pending);
-      const { parent, name } = this.tree.placeFile(link.path, link.mtime);
+    for (const node of nodes) {
+      // Always a file the media carried, written and flushed before this: never another link's
+      // copy, which may still sit in the writer's buffers.
+      const source = this.links.resolve(node, this.tree);
       const clusters = Math.ceil(source.size / this.geometry.clusterSize);
       this.fileSizes.push(source.size);
       this.fileCount += 1;
@@ -202,52 +215,18 @@ export class Fat32Builder {
         // A fresh buffer per piece: the writer may hold on to it until its write is done.
         const buffer = this.options.target.allocate(count);
         const read = await this.options.target.read(buffer, from + done);
-        if (read !== count) throw new AppError('io', `short read copying "${source.path}" for "${link.path}"`);
+        if (read !== count) throw new AppError('io', `short read copying "${source.path}" for "${node.path}"`);
         await writer.write(buffer);
       }
       await writer.pad(this.geometry.clusterSize);
-      const firstCluster = clusters === 0 ? 0 : this.nextCluster;
-      const extent = clusters === 0 ? null : { start: firstCluster, count: clusters, next: FAT_END_OF_CHAIN };
-      if (extent !== null) this.extents.push(extent);
+      node.size = source.size;
+      node.firstCluster = clusters === 0 ? 0 : this.nextCluster;
+      node.extent = clusters === 0 ? null : { start: node.firstCluster, count: clusters, next: FAT_END_OF_CHAIN };
+      if (node.extent !== null) this.extents.push(node.extent);
       this.nextCluster += clusters;
-      this.tree.addFile(parent, {
-        kind: 'file',
-        name,
-        path: link.path,
-        mtime: link.mtime,
-        size: source.size,
-        firstCluster,
-        extent,
-      });
+      this.links.settle(node);
     }
     await writer.flush();
-  }
-
-  private resolveLink(link: PendingLink, pending: ReadonlyMap<string, PendingLink>): FileNode {
-    let target = link.target;
-    for (let depth = 0; depth < 40; depth += 1) {
-      const node = this.tree.find(target);
-      if (node?.kind === 'file') return node;
-      if (node?.kind === 'directory') {
-        throw new AppError(
-          'invalid-media',
-          `the link "${link.path}" points to the folder "${target}"; FAT cannot hold links to folders`,
-          { location: link.path },
-        );
-      }
-      const next = pending.get(foldName(target));
-      if (next === undefined) {
-        throw new AppError(
-          'invalid-media',
-          `the link "${link.path}" points to "${link.target}", which is not in the media`,
-          { location: link.path },
-        );
-      }
-      target = next.target;
-    }
-    throw new AppError('invalid-media', `the link "${link.path}" is part of a loop of links`, {
-      location: link.path,
-    });
   }
 
   private assignDirectoryClusters(plans: DirectoryPlan[]): void {

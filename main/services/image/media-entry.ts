@@ -22,6 +22,11 @@ export type MediaEntry =
       path: string;
       /** The media path it points to, already resolved and checked to stay inside. */
       target: string;
+      /**
+       * A hard link (tar type 1) names the file as it is when the link arrives, as tar extracts
+       * it; a symbolic link is followed once all the media have been read.
+       */
+      hard: boolean;
       mtime: number;
     };
 

@@ -73,6 +73,33 @@ describe('composing boot media', () => {
     expect(report.identity?.volumeId).toEqual(expect.any(Number));
   });
 
+  it('drops links as it drops files: default overlays, and usercfg.txt when it is replaced; each name once', async () => {
+    const link = (path: string, target: string): MediaEntry => ({
+      kind: 'link',
+      path,
+      target,
+      hard: false,
+      mtime: 1000,
+    });
+    const { out, report } = await run(
+      [
+        ...alpine(),
+        link('alpine.apkovl.tar.gz', 'boot/vmlinuz-rpi'),
+        link('other.apkovl.tar.gz', 'boot/vmlinuz-rpi'),
+        link('usercfg.txt', 'cmdline.txt'),
+        link('boot/kernel.img', 'boot/vmlinuz-rpi'),
+      ],
+      { sourceName: 'media.tar.gz', usercfg: Buffer.from('dtoverlay=vc4-kms-v3d\n') },
+    );
+    expect(out.filter((entry) => entry.content === null && entry.path !== 'boot').map((entry) => entry.path)).toEqual([
+      'boot/kernel.img',
+    ]);
+    expect(out.filter((entry) => entry.path === 'usercfg.txt').map((entry) => entry.content)).toEqual([
+      'dtoverlay=vc4-kms-v3d\n',
+    ]);
+    expect(report.dropped).toEqual(['alpine.apkovl.tar.gz', 'other.apkovl.tar.gz']);
+  });
+
   it('derives the serials from content and seed only', async () => {
     const first = await run(alpine(), { sourceName: 'm' });
     const again = await run(alpine(), { sourceName: 'm' });
