@@ -23,6 +23,8 @@ export interface CardFile {
   path: string;
   isDirectory: boolean;
   size: number;
+  /** As the directory entry says (0 for an empty file). */
+  firstCluster: number;
   /** Last write, Unix seconds, as the FAT entry says. */
   mtime: number;
   /** The clusters holding its data, in chain order, as many as its size needs (fewer when the chain breaks). */

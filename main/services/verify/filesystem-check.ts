@@ -1,11 +1,12 @@
 import type { CardFacts, VerifyCheck, VerifyProblem } from '../../../shared/model/verify-report.js';
+import { formatVolumeId } from '../build/write-card.js';
+import { SECTOR_SIZE } from '../image/constants.js';
 import { Fat32Volume } from '../image/fat-reader.js';
 import type { MbrPartition } from '../image/mbr.js';
-import { SECTOR_SIZE } from '../image/constants.js';
-import { formatVolumeId } from '../build/write-card.js';
-import { CardReader } from './card-reader.js';
-import { walkVolume } from './card-walk.js';
+import { displayText } from '../../../shared/rules/display.js';
+import { CardReader, type CardFile } from './card-reader.js';
 import { count, makeCheck, problem } from './checks.js';
+import { checkFat32, type FatCheckReport, type FatFileRecord, type FatFinding } from './fat-check.js';
 import type { VerifyMedium } from './medium.js';
 
 export interface FilesystemResult {
@@ -18,64 +19,122 @@ export interface FilesystemResult {
 
 const TITLE = 'FAT32 file system';
 
+/** "/boot/vmlinuz-rpi" as the checker names it -> "boot/vmlinuz-rpi" as the rest of the report does. */
+function cardPath(path: string): string {
+  return path === '/' ? '/' : path.replace(/^\/+/, '');
+}
+
+function toProblem(found: FatFinding): VerifyProblem {
+  return problem(found.severity === 'damage' ? 'damage' : 'warning', found.message, {
+    paths: found.paths.map(cardPath),
+    ranges: found.ranges,
+    hint: found.hint,
+  });
+}
+
+/** A file or folder as the checker walked it. */
+function toCardFile(record: FatFileRecord): CardFile {
+  return {
+    path: cardPath(record.path),
+    isDirectory: record.isDirectory,
+    size: record.size,
+    firstCluster: record.firstCluster,
+    mtime: record.mtime ?? 0,
+    runs: record.runs,
+    unreadable: null,
+  };
+}
+
 /**
- * The file system of the card's partition, and its files.
- *
- * The seam for the FAT32 consistency checker (branch i7-fatcheck, `checkFat32`): until it is
- * merged, this opens the volume with the project's reader (boot sector, FSInfo, backup boot
- * sector) and walks every folder and chain the files need; cross-links, lost clusters, the FAT
- * copies and free-cluster counts are the checker's, and are reported as not checked.
+ * The checker keeps each cluster for the first chain that reaches it, so the chain of a file
+ * walked after a cross-link stops where the clusters were taken, though its data is all there.
+ * Such files (and any whose chain falls short of their size) are followed again, alone, with the
+ * project's reader, which stops at a loop, a free or bad cluster, or a number out of range.
+ */
+async function completeChains(medium: VerifyMedium, partition: MbrPartition, files: CardFile[], clusterSize: number) {
+  const short = files.filter(
+    (file) => !file.isDirectory && file.runs.reduce((sum, run) => sum + run.count, 0) * clusterSize < file.size,
+  );
+  if (short.length === 0) return;
+  let volume: Fat32Volume | null = null;
+  try {
+    volume = await Fat32Volume.open(medium, partition.start * SECTOR_SIZE, partition.sectors * SECTOR_SIZE);
+  } catch {
+    // The checker has said what is wrong with the volume; these files stay unreadable.
+  }
+  for (const file of short) {
+    const needed = Math.ceil(file.size / clusterSize);
+    try {
+      if (volume === null) throw new Error('the volume cannot be opened');
+      const runs = [];
+      let left = needed;
+      for (const run of await volume.chain(file.firstCluster, volume.clusterCount, `"${displayText(file.path)}"`)) {
+        if (left === 0) break;
+        runs.push({ first: run.cluster, count: Math.min(run.count, left) });
+        left -= Math.min(run.count, left);
+      }
+      file.runs = runs;
+      if (left > 0)
+        file.unreadable = `its cluster chain holds only ${(needed - left) * clusterSize} of its ${file.size} bytes`;
+    } catch (error) {
+      file.unreadable = `its cluster chain is broken: ${(error as Error).message}`;
+    }
+  }
+}
+
+/**
+ * The FAT32 file system of the card's partition, checked the way `fsck.fat -n` does (boot
+ * sector and backup, FSInfo, FAT copies, every chain, cross-links, lost clusters, names), and
+ * its files with the clusters that hold them.
  */
 export async function checkFilesystem(
   medium: VerifyMedium,
   partition: MbrPartition,
   signal?: AbortSignal,
 ): Promise<FilesystemResult> {
-  let volume: Fat32Volume;
+  let report: FatCheckReport;
   try {
-    volume = await Fat32Volume.open(medium, partition.start * SECTOR_SIZE, partition.sectors * SECTOR_SIZE);
+    report = await checkFat32(medium, partition);
   } catch (error) {
     return {
       check: makeCheck('filesystem', TITLE, {
-        summary: 'the FAT32 volume cannot be read',
-        problems: [
-          problem('damage', (error as Error).message, {
-            ranges: [{ start: partition.start * SECTOR_SIZE, end: partition.start * SECTOR_SIZE + SECTOR_SIZE }],
-            hint: 'the card holds no readable file system: write it again (apkovl build)',
-          }),
-        ],
+        summary: 'the file system cannot be read',
+        problems: [problem('damage', (error as Error).message, { hint: 'try another card reader, then another card' })],
       }),
       reader: null,
       volume: null,
       freeBytes: null,
     };
   }
-  const walked = await walkVolume(volume);
-  const problems: VerifyProblem[] = [
-    ...walked.problems,
-    ...volume.warnings.map((warning) =>
-      problem('warning', warning, { hint: 'systems repair this bookkeeping themselves; fsck.fat -a does it at once' }),
-    ),
-  ];
-  const folders = walked.files.filter((file) => file.isDirectory).length;
-  const geometry = { dataOffset: volume.clusterPosition(2), clusterSize: volume.clusterSize };
-  const label = volume.label === '' || volume.label === 'NO NAME' ? null : volume.label;
+  const problems = report.findings.filter((found) => found.severity !== 'info').map(toProblem);
+  const details = report.findings.filter((found) => found.severity === 'info').map((found) => found.message);
+  const { layout, volume } = report;
+  if (layout === null || volume === null) {
+    return {
+      check: makeCheck('filesystem', TITLE, { summary: 'no readable FAT32 volume', details, problems }),
+      reader: null,
+      volume: null,
+      freeBytes: null,
+    };
+  }
+  const files = report.files.filter((record) => record.path !== '/').map(toCardFile);
+  await completeChains(medium, partition, files, layout.clusterSize);
+  const folders = files.filter((file) => file.isDirectory).length;
+  const damaged = problems.filter((each) => each.severity === 'damage').length;
+  const geometry = { dataOffset: layout.dataOffset, clusterSize: layout.clusterSize };
   return {
     check: makeCheck('filesystem', TITLE, {
-      summary: `${count(walked.files.length - folders, 'file')} in ${count(folders + 1, 'folder')}, ${volume.clusterCount} clusters of ${volume.clusterSize} bytes`,
-      details: ['cross-links, lost clusters and the FAT copies are not checked by this build'],
+      summary: `${count(files.length - folders, 'file')} in ${count(folders + 1, 'folder')}, ${layout.clusterCount} clusters of ${layout.clusterSize} bytes${damaged > 0 ? `; ${count(damaged, 'problem')} with what files hold` : ', consistent'}`,
+      details,
       problems,
     }),
-    reader: new CardReader(medium, geometry, walked.files, signal),
+    reader: new CardReader(medium, geometry, files, signal),
     volume: {
-      label,
-      serial: formatVolumeId(volume.bootSector.volumeId),
-      clusterSize: volume.clusterSize,
-      clusters: volume.clusterCount,
+      label: volume.label === '' || volume.label === 'NO NAME' ? null : volume.label,
+      serial: formatVolumeId(volume.volumeId),
+      clusterSize: layout.clusterSize,
+      clusters: layout.clusterCount,
     },
-    freeBytes:
-      volume.fsInfo === null || volume.fsInfo.freeClusters > volume.clusterCount
-        ? null
-        : volume.fsInfo.freeClusters * volume.clusterSize,
+    freeBytes: volume.freeClusters * layout.clusterSize,
   };
 }

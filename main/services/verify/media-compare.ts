@@ -92,6 +92,10 @@ export async function compareWithMedia(
     }
     result.filesCompared += 1;
     result.bytesCompared += entry.size;
+    if (file.unreadable !== null) {
+      result.differences.push(unreadable(entry, file.unreadable));
+      continue;
+    }
     if (COMMAND_LINES[entry.path] !== undefined && entry.size <= SMALL && file.size <= SMALL) {
       await compareCommandLine(card, file, entry, result);
       continue;

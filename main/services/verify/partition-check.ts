@@ -28,7 +28,10 @@ export interface PartitionResult {
   facts: CardFacts['partition'];
 }
 
-/** The MBR: a FAT partition first (the Raspberry Pi boot ROM reads only the first), inside the medium. */
+/**
+ * The MBR: a FAT partition, first (the Raspberry Pi boot ROM reads only the first). Whether it
+ * fits the medium is the file-system check's (it names both ends).
+ */
 export async function checkPartition(medium: VerifyMedium): Promise<PartitionResult> {
   const fail = (severity: 'damage' | 'fault', message: string, hint: string): PartitionResult => ({
     check: makeCheck('partition', TITLE, {
@@ -71,15 +74,6 @@ export async function checkPartition(medium: VerifyMedium): Promise<PartitionRes
           ranges: [MBR_RANGE],
           hint: rewrite,
         },
-      ),
-    );
-  }
-  if (startByte + bytes > medium.size) {
-    problems.push(
-      problem(
-        'damage',
-        `partition ${index + 1} ends at byte ${startByte + bytes}, past the end of the medium (${medium.size} bytes): the image is truncated, or the card is smaller than it claimed when it was written`,
-        { ranges: [MBR_RANGE], hint: 'write the card again; if it happens again the card may report a false size' },
       ),
     );
   }
