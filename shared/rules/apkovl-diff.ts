@@ -17,12 +17,14 @@ function contentDifference(card: ApkovlMember, wanted: ApkovlMember): string | n
       ? null
       : `points to ${displayText(card.linkname ?? '')} on the card, to ${displayText(wanted.linkname ?? '')} from the definition`;
   }
+  if (card.type !== 'file' && card.type !== 'contiguous-file') return null;
   if (card.size !== wanted.size) return `${card.size} bytes on the card, ${wanted.size} from the definition`;
-  if (card.content === null || wanted.content === null) {
-    // The reader keeps contents up to 1 MiB: larger members are told apart by their size only.
-    return card.content === wanted.content ? null : 'larger than 1 MiB: its bytes could not be compared';
+  if (card.content !== null && wanted.content !== null) {
+    return sameBytes(card.content, wanted.content) ? null : 'same size, other bytes';
   }
-  return sameBytes(card.content, wanted.content) ? null : 'same size, other bytes';
+  // The reader keeps contents up to 1 MiB; larger members are compared by their digests.
+  if (card.sha256 === undefined || wanted.sha256 === undefined) return 'its bytes could not be compared';
+  return card.sha256 === wanted.sha256 ? null : 'same size, other bytes';
 }
 
 /**

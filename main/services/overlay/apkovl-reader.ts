@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import tar from 'tar-stream';
@@ -35,11 +36,14 @@ export async function readApkovl(data: Buffer, location: string): Promise<Apkovl
     for await (const entry of extract) {
       const header = entry.header;
       const chunks: Buffer[] = [];
+      const hash = createHash('sha256');
       let size = 0;
       for await (const chunk of entry as AsyncIterable<Buffer>) {
         size += chunk.length;
+        hash.update(chunk);
         if (size <= KEEP_CONTENT) chunks.push(chunk);
       }
+      const isFile = header.type === 'file' || header.type === 'contiguous-file';
       members.push({
         name: header.name,
         type: header.type ?? 'file',
@@ -50,10 +54,8 @@ export async function readApkovl(data: Buffer, location: string): Promise<Apkovl
         gname: header.gname ?? '',
         size,
         linkname: header.linkname ?? null,
-        content:
-          size <= KEEP_CONTENT && (header.type === 'file' || header.type === 'contiguous-file')
-            ? new Uint8Array(Buffer.concat(chunks))
-            : null,
+        content: size <= KEEP_CONTENT && isFile ? new Uint8Array(Buffer.concat(chunks)) : null,
+        ...(isFile ? { sha256: hash.digest('hex') } : {}),
       });
     }
   })();
