@@ -67,7 +67,8 @@ function facts(report: VerifyReport): string[] {
 function problemLines(problem: VerifyProblem, medium: string): string[] {
   const lines = [`           ${SEVERITY[problem.severity]}: ${problem.message}`];
   const ranges = problem.ranges.slice(0, MAX_RANGES).map(showRange);
-  if (problem.ranges.length > MAX_RANGES) ranges.push(`${problem.ranges.length - MAX_RANGES} more ranges`);
+  const more = problem.ranges.length - MAX_RANGES;
+  if (more > 0) ranges.push(`${more} more range${more === 1 ? '' : 's'}`);
   if (ranges.length > 0) lines.push(`             at ${ranges.join(', ')} of ${displayText(medium)}`);
   return lines;
 }

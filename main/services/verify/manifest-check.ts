@@ -67,18 +67,19 @@ export function classifyDifference(
   card: CardReader,
   file: CardFile,
   writtenMtime: number,
-  what: string,
 ): { problem: VerifyProblem | null; change: VerifyChange | null } {
   if (file.mtime > writtenMtime) {
     return {
       problem: null,
-      change: change(`${displayText(file.path)} was rewritten on ${showTime(file.mtime)}, after ${what}`, [file.path]),
+      change: change(`${displayText(file.path)} was rewritten on ${showTime(file.mtime)}, after the card was written`, [
+        file.path,
+      ]),
     };
   }
   return {
     problem: problem(
       'damage',
-      `${displayText(file.path)} differs from ${what}, and its write time did not change: the data changed on the card`,
+      `${displayText(file.path)} is not what was written, and its write time did not change: the data changed on the card`,
       { paths: [file.path], ranges: card.ranges(file), hint: REWRITE_HINT },
     ),
     change: null,
@@ -90,6 +91,7 @@ export async function checkManifest(
   card: CardReader,
   read: ManifestRead,
   volume: CardFacts['volume'],
+  mediaCompared: boolean,
 ): Promise<VerifyCheck> {
   if (read.state === 'missing') {
     return makeCheck('manifest', TITLE, {
@@ -98,7 +100,7 @@ export async function checkManifest(
         problem(
           'warning',
           `the card has no manifest (${CARD_MANIFEST_NAME}): it was not written by Apkovl Studio, or the manifest was removed; files can be checked only against the boot media`,
-          { hint: 'give the boot media (--boot-media) to compare every boot file' },
+          mediaCompared ? {} : { hint: 'give the boot media (--boot-media) to compare every boot file' },
         ),
       ],
     });
@@ -136,7 +138,7 @@ export async function checkManifest(
       matching += 1;
       return;
     }
-    const found = classifyDifference(card, file, entry.mtime, 'the card was written');
+    const found = classifyDifference(card, file, entry.mtime);
     if (found.problem !== null) problems.push(found.problem);
     if (found.change !== null) changes.push(found.change);
   };

@@ -32,7 +32,7 @@ function showDifference(difference: MediaDifference): string {
     difference.sizes === null
       ? ''
       : ` (${difference.sizes.card} bytes on the card, ${difference.sizes.media} in the media)`;
-  return `${count(difference.differingBytes, 'byte')} differ${where}${sizes}`;
+  return `${count(difference.differingBytes, 'byte')} ${difference.differingBytes === 1 ? 'differs' : 'differ'}${where}${sizes}`;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { VerifyCheck, VerifyProblem, VerifyVerdict } from '../../../shared/model/verify-report.js';
-import { count } from './checks.js';
+import { displayText } from '../../../shared/rules/display.js';
+import { count, showList } from './checks.js';
 
 const ORDER: Record<VerifyProblem['severity'], number> = { damage: 0, fault: 1, warning: 2 };
 
@@ -23,14 +24,16 @@ export function conclude(
         .flatMap((each) => (each.hint === null ? [] : [each.hint])),
     ),
   ];
-  const andWarnings = warnings > 0 ? `, with ${count(warnings, 'warning')}` : '';
+  const andWarnings = warnings > 0 ? ` (${count(warnings, 'warning')})` : '';
   if (damage > 0) {
-    const also = faults > 0 ? ` and ${count(faults, 'other problem')}` : '';
-    return {
-      verdict: 'damaged',
-      headline: `Damaged: ${count(damage, 'problem')} with what the card holds${also}; it may not boot, or boot wrongly.`,
-      todo,
-    };
+    const paths = [
+      ...new Set(problems.filter((each) => each.severity === 'damage').flatMap((each) => each.paths)),
+    ].filter((each) => each !== '/');
+    const what =
+      paths.length === 0
+        ? 'the partition table or the file system is broken'
+        : `${showList(paths.map(displayText), 4)} ${paths.length === 1 ? 'is' : 'are'} not as written`;
+    return { verdict: 'damaged', headline: `Damaged: ${what}; the card may not boot, or boot wrongly.`, todo };
   }
   if (faults > 0) {
     return {

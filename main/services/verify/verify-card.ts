@@ -118,7 +118,7 @@ export async function verifyCard(request: VerifyRequest, options: VerifyOptions)
           report.bootMedia = compared.comparison;
         }
         await readEverything(card, options);
-        checks.set('manifest', await checkManifest(card, manifestRead, facts.volume));
+        checks.set('manifest', await checkManifest(card, manifestRead, facts.volume, report.bootMedia !== null));
         const apkovl = await checkApkovl(card, manifest);
         checks.set('apkovl', apkovl.check);
         facts.apkovl = apkovl.facts;
