@@ -89,8 +89,9 @@ async function expectRefused(members: TarMember[], pattern: RegExp): Promise<voi
   expect((error as AppError).message).toMatch(pattern);
 }
 
-// alpineMembers() has .alpine-release, boot/vmlinuz-rpi and cmdline.txt; the overlay is added.
-const BASE_FILES = 4;
+// alpineMembers() has .alpine-release, boot/vmlinuz-rpi and cmdline.txt; the overlay and the
+// manifest (apkovl-studio.json, on every card since the build request) are added.
+const BASE_FILES = 5;
 
 describe('a later member replaces an earlier one of the same path', () => {
   it('a file, then a symbolic link', async () => {
