@@ -42,7 +42,7 @@ export const verifyProblemSchema = z.object({
   severity: z.enum(['damage', 'fault', 'warning']),
   /** One or two sentences; text read from the card is already escaped (displayText). */
   message: z.string(),
-  /** Files and folders concerned, as paths on the card ("boot/vmlinuz-rpi"). */
+  /** Files and folders concerned, as paths on the card ("boot/vmlinuz-rpi"), as stored: escape them to show them. */
   paths: z.array(z.string()),
   /** Where on the medium. */
   ranges: z.array(byteRangeSchema),
@@ -126,7 +126,7 @@ export const cardFactsSchema = z.object({
 export type CardFacts = z.infer<typeof cardFactsSchema>;
 
 export const memberDifferenceSchema = z.object({
-  /** The member's path in the apkovl ("etc/hostname"). */
+  /** The member's path in the apkovl ("etc/hostname"), as stored: escape it to show it. */
   path: z.string(),
   how: z.enum(['content', 'mode', 'owner', 'type', 'missing', 'extra']),
   /** For a person: "0644 on the card, 0600 from the definition". Never file contents. */

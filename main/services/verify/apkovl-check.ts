@@ -100,7 +100,9 @@ export async function checkApkovl(card: CardReader, manifest: CardManifest | nul
         {
           paths: candidates.map((file) => file.path),
           ranges: candidates.flatMap((file) => card.ranges(file)),
-          hint: 'delete every apkovl but the one the machine should use',
+          hint: candidates.some((file) => file.path.startsWith('._'))
+            ? 'delete every apkovl but the one the machine should use (macOS writes ._ files beside the ones it copies: delete those)'
+            : 'delete every apkovl but the one the machine should use',
         },
       ),
     );
@@ -140,7 +142,8 @@ export async function checkApkovl(card: CardReader, manifest: CardManifest | nul
     );
   }
   let rewritten = false;
-  if (written !== null && !asWritten) {
+  // With several, the fault above says it all: which one is "the" apkovl is what is wrong.
+  if (written !== null && !asWritten && candidates.length === 1) {
     rewritten = true;
     const replaced = written.path.toLowerCase() !== chosen.path.toLowerCase();
     changes.push(
