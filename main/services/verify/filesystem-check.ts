@@ -124,7 +124,7 @@ export async function checkFilesystem(
   const geometry = { dataOffset: layout.dataOffset, clusterSize: layout.clusterSize };
   return {
     check: makeCheck('filesystem', TITLE, {
-      summary: `${count(files.length - folders, 'file')} in ${count(folders + 1, 'folder')}, ${layout.clusterCount} clusters of ${layout.clusterSize} bytes${damaged > 0 ? `; ${count(damaged, 'problem')} with what files hold` : ', consistent'}`,
+      summary: `${count(files.length - folders, 'file')} in ${count(folders, 'folder')}, ${layout.clusterCount} clusters of ${layout.clusterSize} bytes${damaged > 0 ? `; ${count(damaged, 'problem')} with what files hold` : ', consistent'}`,
       details,
       problems,
     }),

@@ -165,7 +165,7 @@ export async function checkBootMedia(
   const differing = differences.length;
   return {
     check: makeCheck('boot-media', TITLE, {
-      summary: `${count(result.filesCompared, 'file')} compared with ${displayText(mediaName)}${media.source === 'cache' ? ' (from the download cache)' : ''}${differing === 0 ? ': all as in the media' : `: ${differing} differ`}`,
+      summary: `${count(result.filesCompared, 'file')} compared with ${displayText(mediaName)}${media.source === 'cache' ? ' (from the download cache)' : ''}${differing === 0 ? ': all as in the media' : `: ${differing} ${differing === 1 ? 'differs' : 'differ'}`}`,
       details,
       problems,
       changes,
