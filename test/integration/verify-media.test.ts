@@ -133,6 +133,15 @@ describe.skipIf(missing(haveCommand('mcopy', ['-V']), 'mcopy (Debian package mto
       expect(result.report.card).toMatchObject({ alpineRelease: 'alpine-rpi-3.22.2 251009', arch: 'aarch64' });
       expect(result.report.headline).toContain('without a manifest');
 
+      // Alpine's own .img.gz is FAT16: no damage, but nothing this command examines (exit 2, no verdict).
+      const fat16 = path.join(temp.dir, 'fat16.img');
+      execFileSync('truncate', ['-s', `${65 << 20}`, fat16]);
+      execFileSync('sfdisk', ['-q', fat16], { input: 'start=2048, type=6, bootable\n' });
+      execFileSync('mkfs.fat', ['-F', '16', '--offset', '2048', fat16, String(64 << 10)]);
+      const refused = runCli(['verify', fat16], { env: { APKOVL_CACHE_DIR: emptyCache } });
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toContain('the partition holds a FAT12 or FAT16 file system');
+
       // Against the media, a kernel whose bytes differ while its time is the media's is damage.
       expect(check(verify([image, '--boot-media', media.tarball]).report, 'boot-media').status).toBe('ok');
       const kernel = path.join(temp.dir, 'vmlinuz-rpi');

@@ -1,6 +1,8 @@
 import type { CardFacts, VerifyCheck, VerifyProblem } from '../../../shared/model/verify-report.js';
 import { formatVolumeId } from '../build/write-card.js';
+import { AppError } from '../../../shared/errors.js';
 import { SECTOR_SIZE } from '../image/constants.js';
+import { decodeBootSector } from '../image/fat32-boot-sector.js';
 import { Fat32Volume } from '../image/fat-reader.js';
 import type { MbrPartition } from '../image/mbr.js';
 import { displayText } from '../../../shared/rules/display.js';
@@ -83,6 +85,28 @@ async function completeChains(medium: VerifyMedium, partition: MbrPartition, fil
 }
 
 /**
+ * A FAT12 or FAT16 volume is no damage (Alpine's own alpine-rpi .img.gz is FAT16), but nothing
+ * on it can be checked here: that is said as an error, not as a verdict on the card.
+ */
+async function refuseOlderFat(medium: VerifyMedium, partition: MbrPartition): Promise<void> {
+  const sector = Buffer.alloc(SECTOR_SIZE);
+  const offset = partition.start * SECTOR_SIZE;
+  if ((await medium.read(sector, offset).catch(() => 0)) < SECTOR_SIZE) return;
+  const boot = decodeBootSector(sector);
+  // FAT32 has neither a fixed root folder nor a 16-bit FAT size; FAT12 and FAT16 have both.
+  const older = boot.signature && boot.rootEntries !== 0 && boot.sectorsPerFat16 !== 0;
+  if (!older) return;
+  throw new AppError(
+    'invalid-media',
+    'the partition holds a FAT12 or FAT16 file system; apkovl verify examines FAT32 volumes, as apkovl build writes them',
+    {
+      location: `${medium.description}, byte ${offset}`,
+      hint: "this is not a card written by apkovl build (Alpine's own alpine-rpi .img.gz is FAT16): write one with apkovl build to check it",
+    },
+  );
+}
+
+/**
  * The FAT32 file system of the card's partition, checked the way `fsck.fat -n` does (boot
  * sector and backup, FSInfo, FAT copies, every chain, cross-links, lost clusters, names), and
  * its files with the clusters that hold them.
@@ -92,6 +116,7 @@ export async function checkFilesystem(
   partition: MbrPartition,
   signal?: AbortSignal,
 ): Promise<FilesystemResult> {
+  await refuseOlderFat(medium, partition);
   let report: FatCheckReport;
   try {
     report = await checkFat32(medium, partition);
