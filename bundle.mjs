@@ -21,7 +21,7 @@ await Promise.all([
     chunkNames: 'chunks/[name]-[hash]',
     // unzipper loads the AWS SDK only for zip files on S3, which this tool never opens. Native
     // modules load their binary relative to their own folder: they stay in node_modules.
-    external: ['@aws-sdk/client-s3', '@ronomon/direct-io', 'xxhash-addon'],
+    external: ['@aws-sdk/client-s3', '@ronomon/direct-io', 'xxhash-addon', 'drivelist'],
     banner: {
       js: "import { createRequire as apkovlCreateRequire } from 'node:module'; const require = apkovlCreateRequire(import.meta.url);",
     },

@@ -4,6 +4,7 @@ import type { Output } from './progress-output.js';
 /** What every command gets: the services, the streams, and how to report progress and results. */
 export interface CommandContext {
   services: Services;
+  stdin: NodeJS.ReadableStream;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   env: Readonly<Record<string, string | undefined>>;

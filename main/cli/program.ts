@@ -1,18 +1,21 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, type Option } from 'commander';
 import { type AppError, describeError, isAppError } from '../../shared/errors.js';
 import { displayMessage } from '../../shared/rules/display.js';
 import { createServices } from '../services/index.js';
 import { toolVersion } from '../services/tool-version.js';
 import { buildCommand } from './commands/build.js';
+import { drivesCommand } from './commands/drives.js';
 import { initCommand, inspectCommand, overlayCommand, schemaCommand, validateCommand } from './commands/machine.js';
 import { cacheCommand, fetchCommand, releasesCommand } from './commands/releases.js';
 import { verifyCommand } from './commands/verify.js';
+import { workerCommand } from './commands/worker.js';
 import { EXIT_BUG, EXIT_CANCELLED, EXIT_USAGE, EXIT_USER_ERROR } from './exit-codes.js';
 import type { CommandContext } from './context.js';
 import { encodeWire } from '../../shared/ipc/wire.js';
 import { jsonOutput, quietOutput, terminalOutput } from './progress-output.js';
 
 export interface CliEnvironment {
+  stdin?: NodeJS.ReadableStream;
   stdout: NodeJS.WriteStream | NodeJS.WritableStream;
   stderr: NodeJS.WriteStream | NodeJS.WritableStream;
   env: Readonly<Record<string, string | undefined>>;
@@ -43,13 +46,17 @@ const CONTRACT_COMMANDS: Record<string, string> = {
 /** Run the CLI with `args` (without node and script); returns the exit code. */
 export async function runCli(args: string[], environment: CliEnvironment): Promise<number> {
   let json = args.includes('--json');
-  let command = 'cli';
+  // Known before commander parses anything, so that a usage error's envelope names it too.
+  const positionals = args.filter((arg) => !arg.startsWith('-'));
+  const named = positionals[0] === 'cache' ? positionals[1] : positionals[0];
+  let command = (named !== undefined ? CONTRACT_COMMANDS[named] : undefined) ?? 'cli';
   const context: CommandContext = {
     services: createServices({
       now: () => performance.now(),
       env: environment.env,
       tool: { name: 'apkovl-studio', version: toolVersion() },
     }),
+    stdin: environment.stdin ?? process.stdin,
     stdout: environment.stdout,
     stderr: environment.stderr,
     env: environment.env,
@@ -97,6 +104,8 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     releasesCommand,
     fetchCommand,
     cacheCommand,
+    workerCommand,
+    drivesCommand,
   ].map((make) => make(context));
   for (const command of commands) {
     // addCommand does not pass on exitOverride and the output streams by itself.
@@ -104,12 +113,29 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     program.addCommand(command);
   }
 
+  checkRequiredOptionsLast(program);
+
   try {
     await program.parseAsync(args, { from: 'user' });
     return context.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? 0 : EXIT_USAGE;
+      if (error.exitCode === 0) return 0;
+      // commander has written its message (and "did you mean") to stderr.
+      if (json) {
+        // "error: unknown option '--sise'\n(Did you mean --size?)": the suggestion is the hint.
+        const [message = '', ...rest] = error.message.replace(/^error: /, '').split('\n');
+        const hint = rest.join(' ').replace(/^\((.*)\)$/, '$1') || null;
+        environment.stdout.write(
+          encodeWire({
+            type: 'response',
+            id: null,
+            command,
+            envelope: { ok: false, error: { code: 'usage', message, location: null, hint } },
+          }),
+        );
+      }
+      return EXIT_USAGE;
     }
     if (isAppError(error) && error.code !== 'internal') {
       return report(error, command, json, environment, context.inputErrorExitCode);
@@ -129,6 +155,33 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     environment.stderr.write(`apkovl: internal error (a bug, please report it): ${bug.stack ?? bug.message}\n`);
     return EXIT_BUG;
   }
+}
+
+/**
+ * Commander checks required options before unknown ones, and stops reading options at the first
+ * unknown one: `build def.yml --bogus -o card.img` and `build --outptu card.img` were reported
+ * as "required option '-o, --output <file>' not specified". Required options are checked here
+ * instead, just before the action: after commander has reported unknown options (with its "did
+ * you mean"), unexpected arguments and bad choices.
+ */
+function checkRequiredOptionsLast(program: Command): void {
+  const required = new Map<Command, Option[]>();
+  const walk = (command: Command): void => {
+    const options = command.options.filter((option) => option.mandatory);
+    for (const option of options) option.makeOptionMandatory(false);
+    if (options.length > 0) required.set(command, options);
+    command.commands.forEach(walk);
+  };
+  walk(program);
+  program.hook('preAction', (_program, action) => {
+    for (const option of required.get(action) ?? []) {
+      if (action.getOptionValue(option.attributeName()) === undefined) {
+        action.error(`error: required option '${option.flags}' not specified`, {
+          code: 'commander.missingMandatoryOptionValue',
+        });
+      }
+    }
+  });
 }
 
 function report(

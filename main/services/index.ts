@@ -5,6 +5,8 @@ import type { ProgressListener } from '../../shared/model/progress.js';
 import type { BuildRequest, VerifyRequest } from '../../shared/model/requests.js';
 import type { VerifyReport } from '../../shared/model/verify-report.js';
 import type { FileKind } from './files/file-kind.js';
+import type { ClassifiedDrive, Drive, PathLocation } from '../../shared/model/drive.js';
+import type { TargetContext, UnmountReport } from './drives/drive-service.js';
 import type { CacheEntry } from './releases/cache.js';
 import { defaultCacheDir } from './releases/cache-dir.js';
 import { toolVersion } from './tool-version.js';
@@ -77,10 +79,19 @@ export interface Services {
     branch?: string;
     arch: string;
     signal?: AbortSignal;
+    onNote?: (text: string) => void;
   }): Promise<{ url: string; releases: Release[] }>;
   cacheDirectory(override?: string): string;
   listCache(cacheDir?: string): Promise<CacheEntry[]>;
   pruneCache(options: { cacheDir?: string; all?: boolean; olderThanDays?: number }): Promise<CacheEntry[]>;
+  /** Every drive the OS lists, with its verdict (hidden ones included; loop devices are not listed). */
+  listDrives(context?: TargetContext): Promise<ClassifiedDrive[]>;
+  /** An explicitly named whole drive or loop device with its verdict; throws for anything else. */
+  resolveTarget(device: string, context?: TargetContext): Promise<ClassifiedDrive>;
+  /** Unmount every mounted partition of a drive about to be written (refuses system drives). */
+  unmountDrive(drive: Drive): Promise<UnmountReport>;
+  /** Which drives hold a file or folder. */
+  locatePath(path: string): Promise<PathLocation>;
 }
 
 function sourceDateEpoch(env: ServiceDependencies['env']): number | undefined {
@@ -102,6 +113,7 @@ export function createServices(dependencies: ServiceDependencies): Services {
     new (await import('./releases/cache.js')).ReleaseCache(cacheDirectory(directory));
   const overlays = () => import('./overlay/overlay-service.js');
   const definitions = () => import('./machine/load-definition.js');
+  const drives = () => import('./drives/drive-service.js');
   return {
     cacheDirectory,
     fetchRelease: async ({ cacheDir, ...options }) =>
@@ -145,6 +157,10 @@ export function createServices(dependencies: ServiceDependencies): Services {
       });
     },
     fileKind: async (file) => (await import('./files/file-kind.js')).detectFileKind(file),
+    listDrives: async (context) => (await drives()).listDrives(context),
+    resolveTarget: async (device, context) => (await drives()).resolveTarget(device, context),
+    unmountDrive: async (drive) => (await drives()).unmountDrive(drive),
+    locatePath: async (path) => (await drives()).locatePath(path),
     saveDefinition: async (options) => (await import('./machine/save-definition.js')).saveDefinition(options),
     writeOverlay: async (options) =>
       (await overlays()).writeOverlay({ ...options, ...(epoch !== undefined ? { mtime: epoch } : {}) }),

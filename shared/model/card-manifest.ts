@@ -30,8 +30,9 @@ export const cardManifestSchema = z.object({
   /** The machine definition the apkovl was generated from (its file's hash), or null for a given apkovl. */
   definition: z.object({ file: z.string(), sha256 }).nullable(),
   apkovl: manifestFileSchema.nullable(),
+  /** Every file on the card but the manifest itself, link copies included. */
   files: z.array(manifestFileSchema),
-  /** Links in the media: the card holds a copy of the target's data. */
+  /** Links in the media: the card holds a copy of the data of the file each resolves to. */
   links: z.array(z.object({ path: z.string(), target: z.string() })),
   volume: z.object({ label: z.string().nullable(), serial: z.string() }),
 });

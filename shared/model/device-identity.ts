@@ -1,30 +1,33 @@
+import { z } from 'zod';
+
 /**
  * What a block device was when the user confirmed it: the device a write is for. A target is
  * opened with this identity and compares it with what the path holds right before it writes.
  */
-export interface DeviceIdentity {
+export const deviceIdentitySchema = z.object({
   /** The path the user chose: `/dev/sdb`, `/dev/mmcblk0`, `/dev/loop3`. */
-  path: string;
+  path: z.string().min(1),
   /** The kernel's name for it: `sdb`. */
-  name: string;
+  name: z.string(),
   /** `major:minor`, the device number the path resolves to. */
-  deviceNumber: string;
+  deviceNumber: z.string().regex(/^\d+:\d+$/),
   /** Size in bytes. */
-  size: number;
+  size: z.number().int().nonnegative(),
   /** The smallest unit the device reads and writes, in bytes (512 or 4096). */
-  logicalBlockSize: number;
+  logicalBlockSize: z.number().int().positive(),
   /** Vendor and model as the device reports them, or null. */
-  model: string | null;
+  model: z.string().nullable(),
   /**
    * What tells this medium from another in the same slot, or null: an SD card's CID, a disk's
    * serial number, a loop device's backing file.
    */
-  serial: string | null;
+  serial: z.string().nullable(),
   /** The kernel's disk sequence number: new for every medium inserted and every loop attach. */
-  diskSequence: number | null;
-  readOnly: boolean;
-  removable: boolean;
-}
+  diskSequence: z.number().int().nullable(),
+  readOnly: z.boolean(),
+  removable: z.boolean(),
+});
+export type DeviceIdentity = z.infer<typeof deviceIdentitySchema>;
 
 /** The fields that must not change between confirmation and writing. */
 const compared = ['deviceNumber', 'size', 'logicalBlockSize', 'serial', 'diskSequence'] as const;

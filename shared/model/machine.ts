@@ -1,7 +1,17 @@
 import { z } from 'zod';
 import { hostnameProblem } from '../rules/hostname.js';
 import { cidrProblem, isIp, isIpv4, isIpv6 } from '../rules/network.js';
+import { MAX_MBR_PARTITION_BYTES, parseSize } from './size.js';
 import { architectures, boards } from './targets.js';
+
+/** The bytes of a size such as 1GiB; null when it is not one (the regex reports that). */
+function sizeOrNull(text: string): number | null {
+  try {
+    return parseSize(text);
+  } catch {
+    return null;
+  }
+}
 
 /**
  * The machine definition, version 1: one schema for the YAML loader, the CLI, the app's form
@@ -200,7 +210,16 @@ export const bootSchema = z.strictObject({
   usercfg: z.string().optional().describe('Raspberry Pi usercfg.txt'),
   cmdline_append: z.array(z.string().regex(/^\S+$/, 'one kernel parameter, no spaces')).default([]),
   partition_size: z
-    .union([z.literal('whole'), z.string().regex(/^\d+(\.\d+)?\s*[KMGT]i?B?$/i, 'a size such as 1GiB')])
+    .union([
+      z.literal('whole'),
+      z
+        .string()
+        .regex(/^\d+(\.\d+)?\s*[KMGT]i?B?$/i, 'a size such as 1GiB')
+        .refine(
+          (size) => (sizeOrNull(size) ?? 0) <= MAX_MBR_PARTITION_BYTES,
+          `larger than an MBR can address: at most 2 TiB - 1 MiB (${MAX_MBR_PARTITION_BYTES / 2 ** 20}MiB)`,
+        ),
+    ])
     .default('whole'),
 });
 

@@ -1,5 +1,5 @@
 /** Progress of a long step, the same shape for the CLI, the app and the tests. */
-export const progressPhases = ['download', 'build', 'write', 'verify', 'done'] as const;
+export const progressPhases = ['download', 'build', 'probe', 'write', 'verify', 'done'] as const;
 export type ProgressPhase = (typeof progressPhases)[number];
 
 export interface ProgressEvent {

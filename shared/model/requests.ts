@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deviceIdentitySchema } from './device-identity.js';
 import { architectures, boards } from './targets.js';
 
 /**
@@ -47,22 +48,13 @@ export const mediaSchema = z.discriminatedUnion('kind', [
 ]);
 export type Media = z.infer<typeof mediaSchema>;
 
-/** A drive as the user saw it when they confirmed: it is checked again right before writing. */
-export const deviceIdentitySchema = z.strictObject({
-  path: z.string().min(1),
-  size: z.number().int().positive(),
-  serial: z.string().nullable(),
-  model: z.string().nullable(),
-});
-export type DeviceIdentity = z.infer<typeof deviceIdentitySchema>;
-
 /** Where the card goes: an image file, or a device (SD card, USB stick) written directly. */
 export const destinationSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('image'), path: filePath('where to save the image') }),
   z.strictObject({
     kind: z.literal('device'),
     path: filePath('a drive'),
-    /** What the user was shown and agreed to erase. */
+    /** The device as the user was shown it and agreed to erase it: checked again before writing. */
     confirmed: deviceIdentitySchema,
     /** The user confirmed a drive larger than 128 GB in the extra step. */
     largeDriveConfirmed: z.boolean().default(false),

@@ -18,6 +18,12 @@ const units: Record<string, number> = {
 };
 
 /**
+ * The largest boot partition an MBR can address: it starts at 1 MiB and its last sector must
+ * be below 2^32, so 2 TiB - 1 MiB (main/services/image/constants.ts derives the same in sectors).
+ */
+export const MAX_MBR_PARTITION_BYTES = (2 ** 32 - 2048) * 512;
+
+/**
  * Parse a size such as `512MiB`, `2GiB`, `1.5G` or `1048576`. Single-letter units are binary
  * (as `dd` and `truncate` read them); `MB`/`GB` are decimal.
  */
@@ -50,4 +56,14 @@ export function formatBytes(bytes: number): string {
   }
   const rounded = value >= 100 || Number.isInteger(value) ? value.toFixed(0) : value.toFixed(1);
   return `${rounded} ${names[index] ?? 'TiB'}`;
+}
+
+/**
+ * Why a partition holds fewer bytes of files than its size: "1022 MiB for files, 2 MiB for the
+ * FATs and reserved sectors" (of a 1 GiB FAT32 partition). The room for files is the cluster
+ * heap (clusters times cluster size); the rest is the reserved sectors (boot sector, FSInfo, their
+ * backups, alignment), the two FATs, and the few sectors too few to make a cluster.
+ */
+export function describeFileSpace(partitionBytes: number, fileSpaceBytes: number): string {
+  return `${formatBytes(fileSpaceBytes)} for files, ${formatBytes(partitionBytes - fileSpaceBytes)} for the FATs and reserved sectors`;
 }

@@ -65,3 +65,10 @@ export function responseValue<T = Record<string, unknown>>(stdout: string): T {
   if (!envelope.ok) throw new Error(`the command failed: ${JSON.stringify(envelope.error)}`);
   return envelope.value as T;
 }
+
+/** The texts of the notes (retries, waits) among them. */
+export function noteTexts(stdout: string): string[] {
+  return wireLines(stdout)
+    .filter((line) => line.type === 'event' && line.name === 'job.note')
+    .map((line) => (line.payload as { text: string }).text);
+}

@@ -147,9 +147,13 @@ describe('bad boot media', () => {
       overlayCount: 10,
       apkCount: 10,
     });
-    const error = await expectRefused(big.tarball, /the boot files need [\d.]+ MiB, the partition has [\d.]+ MiB/, {
-      partitionBytes: 33 * MiB,
-    });
+    const error = await expectRefused(
+      big.tarball,
+      /the boot files need [\d.]+ MiB, more than the partition holds \(33 MiB FAT32 partition: [\d.]+ MiB for files/,
+      {
+        partitionBytes: 33 * MiB,
+      },
+    );
     expect(error).toBeInstanceOf(PayloadTooLargeError);
     const needed = (error as PayloadTooLargeError).neededBytes;
     expect(needed).toBeGreaterThan(big.bytes);

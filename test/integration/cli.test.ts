@@ -85,6 +85,7 @@ describe('apkovl CLI', () => {
         usercfg,
         '--cmdline-append',
         'usbdelay=5',
+        '--cmdline-append',
         'console=serial0,115200',
         '--label',
         'KIOSK',
@@ -147,7 +148,7 @@ describe('apkovl CLI', () => {
       '--size',
       'huge',
     ]);
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--size: cannot read "huge" as a size/);
   });
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CARD_MANIFEST_NAME, cardManifestSchema } from '../../shared/model/card-manifest.js';
 import { AppError } from '../../shared/errors.js';
 import { buildImage } from '../../main/services/image/build-image.js';
 import { openReadableFile } from '../../main/services/image/readable-file.js';
@@ -73,6 +74,12 @@ async function expectCard(image: string, expected: Record<string, Buffer>, fileC
   const { files, volume } = await readCardFiles(image);
   expect(volume.warnings).toEqual([]);
   expect(files.size).toBe(fileCount);
+  // The manifest names every other file on the card with its hash, link copies included.
+  const manifest = cardManifestSchema.parse(JSON.parse(mtoolsRead(image, CARD_MANIFEST_NAME).toString('utf8')));
+  const listed = new Map(manifest.files.map((file) => [file.path, file.sha256]));
+  const onCard = new Map(files);
+  onCard.delete(CARD_MANIFEST_NAME);
+  expect(listed).toEqual(onCard);
   for (const [name, content] of Object.entries(expected)) {
     expect(mtoolsRead(image, name).equals(content), `mtype ${name}`).toBe(true);
     expect(files.get(name), `reader ${name}`).toBe(sha256(content));
@@ -89,8 +96,8 @@ async function expectRefused(members: TarMember[], pattern: RegExp): Promise<voi
   expect((error as AppError).message).toMatch(pattern);
 }
 
-// alpineMembers() has .alpine-release, boot/vmlinuz-rpi and cmdline.txt; the overlay and the
-// manifest (apkovl-studio.json, on every card since the build request) are added.
+// alpineMembers() has .alpine-release, boot/vmlinuz-rpi and cmdline.txt; the overlay is added.
+/** The base media's files, the apkovl and the manifest. */
 const BASE_FILES = 5;
 
 describe('a later member replaces an earlier one of the same path', () => {

@@ -215,7 +215,7 @@ describe('the first-boot report on a booted machine', () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(existsSync(fake.path('media/mmcblk0p1/apkovl-report.json')), 'written before local started').toBe(false);
     fake.write('run/openrc/started/local', '');
-    await waitFor(fake.path('media/mmcblk0p1/apkovl-report.json'), 20);
+    await waitFor(fake.path('media/mmcblk0p1/apkovl-report.json'), 60);
 
     const report = reportOf(fake);
     expect(report).toMatchObject({

@@ -1,4 +1,5 @@
-import { copyFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors.js';
@@ -114,5 +115,24 @@ describe('a write interrupted on a card that held a valid card before', () => {
     expect(fsckFat(card, MiB, 128 * MiB).status).toBe(0);
     const { files } = await readCardFiles(card);
     expect(files).toEqual(media.files);
+  });
+});
+
+describe('a card written over a GPT disk', () => {
+  it('leaves no GPT header at either end, where the partition covers the whole device', async () => {
+    const card = path.join(temp.dir, 'was-gpt.img');
+    writeFileSync(card, Buffer.alloc(0));
+    truncateSync(card, 128 * MiB);
+    execFileSync('sfdisk', ['--quiet', card], { input: 'label: gpt\n,64MiB,L\n,,L\n' });
+    const lastSector = () =>
+      readFileSync(card)
+        .subarray(128 * MiB - 512)
+        .toString('latin1', 0, 8);
+    expect(lastSector()).toBe('EFI PART'); // the backup header in the last sector
+    expect(await rewrite(card, () => false)).toBeNull();
+    expect(lastSector()).not.toBe('EFI PART');
+    expect(readFileSync(card).toString('latin1', 512, 520)).not.toBe('EFI PART');
+    expect(sfdiskJson(card)).toMatchObject({ label: 'dos', partitions: [{ start: 2048, type: 'c' }] });
+    expect(fsckFat(card, MiB, 127 * MiB).status).toBe(0);
   });
 });

@@ -1,11 +1,15 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { AppError } from '../../../shared/errors.js';
-import { parseSize, formatBytes } from '../../../shared/model/size.js';
+import { describeFileSpace, formatBytes, parseSize } from '../../../shared/model/size.js';
 import type { BuildSummary } from '../../../shared/model/build-image.js';
 import { buildRequestSchema, type BuildRequest } from '../../../shared/model/requests.js';
+import { checkParameters } from '../../services/boot-media/compose.js';
+import { checkPartitionSize } from '../../services/build/card-checks.js';
 import { DEFAULT_IMAGE_PARTITION_BYTES, DEFAULT_VOLUME_LABEL } from '../../services/build/defaults.js';
 import { sourceKindOf } from '../../services/files/file-kind.js';
+import { encodeVolumeLabel } from '../../services/image/fat32-boot-sector.js';
 import type { CommandContext } from '../context.js';
+import { collect, flagValue } from '../flags.js';
 
 interface BuildFlags {
   bootMedia?: string;
@@ -32,6 +36,7 @@ export function describeBuild(summary: BuildSummary): string {
       .toString(16)
       .padStart(2, '0')
       .toUpperCase()}, bootable), label ${summary.filesystem.label}, serial ${summary.filesystem.volumeId}`,
+    `  space        ${describeFileSpace(summary.partition.bytes, summary.filesystem.clusters * summary.filesystem.clusterSize)}`,
     `  clusters     ${summary.filesystem.clusters} of ${formatBytes(summary.filesystem.clusterSize)}`,
     `  content      ${summary.files} files in ${summary.directories} folders, ${formatBytes(summary.fileBytes)}`,
   ];
@@ -61,11 +66,7 @@ export function buildCommand(context: CommandContext): Command {
       '--boot-media <file>',
       'Alpine boot media (.tar.gz for a Pi, .iso for x86); default: fetched for the definition',
     )
-    .option(
-      '--mirror <url>',
-      "Alpine mirror to fetch from (repeat for fallbacks; default: the definition's)",
-      (value: string, previous: string[] = []) => [...previous, value],
-    )
+    .option('--mirror <url>', "Alpine mirror to fetch from (repeat for fallbacks; default: the definition's)", collect)
     .option('--trusted-key <file>', "OpenPGP key to trust instead of Alpine's release key")
     .option('--cache-dir <dir>', 'download cache (default: the user cache folder, or APKOVL_CACHE_DIR)')
     .option('--offline', 'use only cached boot media')
@@ -78,8 +79,11 @@ export function buildCommand(context: CommandContext): Command {
     )
     .option('--label <label>', `FAT volume label, up to 11 characters (default ${DEFAULT_VOLUME_LABEL})`)
     .option('--usercfg <file>', 'file to store as usercfg.txt (Raspberry Pi settings such as dtoverlay=...)')
-    .addOption(
-      new Option('--cmdline-append <parameter...>', 'kernel parameters to append to cmdline.txt, e.g. usbdelay=5'),
+    .option(
+      '--cmdline-append <parameter>',
+      'kernel parameter to append to cmdline.txt (repeat for more), e.g. usbdelay=5',
+      (value: string, previous: string[] = []) =>
+        flagValue('--cmdline-append', () => [...previous, ...checkParameters([value])]),
     )
     .option('--seed <text>', 'mixed into the volume serial, to tell otherwise identical cards apart')
     .option('--json', 'machine-readable output: JSON lines for progress, then one result line')
@@ -97,8 +101,17 @@ export function buildCommand(context: CommandContext): Command {
           hint: 'apkovl build machine.yml --boot-media ... --output card.img',
         });
       }
+      const partitionBytes =
+        flags.size === undefined
+          ? undefined
+          : flagValue('--size', () => {
+              const bytes = parseSize(flags.size as string, '--size');
+              checkPartitionSize(bytes, '--size');
+              return bytes;
+            });
+      if (flags.label !== undefined) flagValue('--label', () => encodeVolumeLabel(flags.label as string));
       const output = context.output(flags.json === true);
-      const request = await buildRequestFromFlags(source, flags);
+      const request = await buildRequestFromFlags(source, flags, partitionBytes);
       const summary = await context.services.build(request, {
         onProgress: (event) => output.progress(event),
         onNote: (text) => output.note(text),
@@ -111,7 +124,11 @@ export function buildCommand(context: CommandContext): Command {
 }
 
 /** The command line as the one build request every front end sends. */
-async function buildRequestFromFlags(source: string | undefined, flags: BuildFlags): Promise<BuildRequest> {
+async function buildRequestFromFlags(
+  source: string | undefined,
+  flags: BuildFlags,
+  partitionBytes: number | undefined,
+): Promise<BuildRequest> {
   const sourceRequest =
     source === undefined
       ? { kind: 'apkovl' as const, file: flags.overlay as string }
@@ -142,7 +159,7 @@ async function buildRequestFromFlags(source: string | undefined, flags: BuildFla
           },
     destination: { kind: 'image', path: flags.output },
     card: {
-      ...(flags.size !== undefined ? { partitionBytes: parseSize(flags.size, '--size') } : {}),
+      ...(partitionBytes !== undefined ? { partitionBytes } : {}),
       ...(flags.label !== undefined ? { volumeLabel: flags.label } : {}),
       ...(flags.usercfg !== undefined ? { usercfgFile: flags.usercfg } : {}),
       cmdlineAppend: flags.cmdlineAppend ?? [],

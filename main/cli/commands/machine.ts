@@ -1,13 +1,35 @@
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
 import { AppError } from '../../../shared/errors.js';
 import type { LocatedIssue } from '../../../shared/model/machine-yaml.js';
 import type { LintFinding } from '../../../shared/rules/apkovl-lint.js';
+import { displayText } from '../../../shared/rules/display.js';
 import { issueLocation } from '../../services/machine/definition-error.js';
+import { writeFileAtomically } from '../../services/machine/private-file.js';
 import { templates } from '../../services/machine/templates.js';
 import type { CommandContext } from '../context.js';
+
+/** What a person should know about a secrets file `init` kept: names it lacks, a loose mode. */
+async function keptSecretsNotes(file: string, templateSecrets: string): Promise<string[]> {
+  const { parseSecrets } = await import('../../../shared/model/machine-yaml.js');
+  const notes: string[] = [];
+  const name = displayText(file);
+  const kept = parseSecrets(await readFile(file, 'utf8'));
+  if (kept.issues.length > 0)
+    notes.push(`${name} cannot be read as a secrets file: apkovl validate --secrets shows why`);
+  else {
+    const missing = Object.keys(parseSecrets(templateSecrets).secrets).filter((secret) => !(secret in kept.secrets));
+    if (missing.length > 0)
+      notes.push(
+        `${name} has no ${missing.join(', ')}, which the new definition refers to: add ${missing.length === 1 ? 'it' : 'them'} before building`,
+      );
+  }
+  const mode = (await stat(file)).mode & 0o777;
+  if ((mode & 0o077) !== 0) notes.push(`${name} is readable by others (mode 0${mode.toString(8)}): chmod 600 ${name}`);
+  return notes;
+}
 
 function printIssues(context: CommandContext, file: string, issues: LocatedIssue[]): void {
   for (const issue of issues)
@@ -159,11 +181,16 @@ export function initCommand(context: CommandContext): Command {
       '-o, --output <file>',
       'file to write (default: print to stdout); a secrets file is written beside it when needed',
     )
-    .option('--force', 'overwrite existing files')
-    .action(async (flags: { template: string; output?: string; force?: boolean }) => {
+    .option('--force', 'overwrite an existing definition (an existing secrets file is kept)')
+    .option('--force-secrets', 'overwrite an existing secrets file too (the secrets in it are lost)')
+    .addHelpText(
+      'after',
+      '\nExample:\n  apkovl init --template rpi-kiosk -o kiosk.yml     (also writes kiosk.secrets.yml, mode 0600)',
+    )
+    .action(async (flags: { template: string; output?: string; force?: boolean; forceSecrets?: boolean }) => {
       const template = templates.find((candidate) => candidate.name === flags.template);
       if (template === undefined) {
-        throw new AppError('invalid-input', `there is no template "${flags.template}"`, {
+        throw new AppError('usage', `there is no template "${displayText(flags.template)}"`, {
           location: '--template',
           hint: `choose one of ${names.join(', ')}`,
         });
@@ -183,18 +210,28 @@ export function initCommand(context: CommandContext): Command {
           : template.definition
               .replace(/kiosk\.secrets\.yml/g, path.basename(secretsFile))
               .replace(/kiosk\.yml/g, path.basename(flags.output));
-      for (const file of [flags.output, ...(template.secrets !== null ? [secretsFile] : [])]) {
-        if (existsSync(file) && flags.force !== true)
-          throw new AppError('invalid-input', `${file} exists`, {
-            location: file,
-            hint: 'choose another name, or add --force',
-          });
-      }
+      if (existsSync(flags.output) && flags.force !== true)
+        throw new AppError('invalid-input', `${displayText(flags.output)} exists`, {
+          location: flags.output,
+          hint: 'choose another name, or add --force to overwrite it',
+        });
+      // A secrets file is never overwritten by --force alone: its secrets exist nowhere else.
+      const keepSecrets = template.secrets !== null && existsSync(secretsFile) && flags.forceSecrets !== true;
+      if (keepSecrets && flags.force !== true)
+        throw new AppError('invalid-input', `${displayText(secretsFile)} exists`, {
+          location: secretsFile,
+          hint: 'choose another name; or add --force to write the definition and keep this secrets file, or --force-secrets to replace it',
+        });
       await writeFile(flags.output, definition);
       context.stdout.write(`Wrote ${flags.output} (template ${template.name})\n`);
-      if (template.secrets !== null) {
-        await writeFile(secretsFile, template.secrets, { mode: 0o600 });
-        context.stdout.write(`Wrote ${secretsFile} (mode 0600): keep it out of git, pass it with --secrets\n`);
+      if (template.secrets === null) return;
+      if (keepSecrets) {
+        context.stdout.write(`Kept ${secretsFile}: an existing secrets file is replaced only with --force-secrets\n`);
+        for (const note of await keptSecretsNotes(secretsFile, template.secrets))
+          context.stderr.write(`note: ${note}\n`);
+        return;
       }
+      await writeFileAtomically(secretsFile, template.secrets, { private: true });
+      context.stdout.write(`Wrote ${secretsFile} (mode 0600): keep it out of git, pass it with --secrets\n`);
     });
 }

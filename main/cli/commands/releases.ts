@@ -1,8 +1,11 @@
 import { Command, Option } from 'commander';
 import { AppError } from '../../../shared/errors.js';
 import { formatBytes } from '../../../shared/model/size.js';
-import { architectures, boards } from '../../../shared/model/targets.js';
+import { architectures, boards, x86Flavors } from '../../../shared/model/targets.js';
+import { displayText } from '../../../shared/rules/display.js';
+import { describeSigner, signersOf } from '../../services/releases/fingerprint.js';
 import type { CommandContext } from '../context.js';
+import { collect } from '../flags.js';
 
 interface FetchFlags {
   board: (typeof boards)[number];
@@ -17,8 +20,6 @@ interface FetchFlags {
   json?: boolean;
 }
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
 export function releasesCommand(context: CommandContext): Command {
   return new Command('releases')
     .summary("list Alpine's current releases of a branch and architecture")
@@ -27,11 +28,13 @@ export function releasesCommand(context: CommandContext): Command {
     .option('--mirror <url>', 'Alpine mirror', 'https://dl-cdn.alpinelinux.org/alpine')
     .option('--json', 'print the releases as JSON')
     .action(async (flags: { arch: string; branch: string; mirror: string; json?: boolean }) => {
+      const output = context.output(flags.json === true);
       const { url, releases } = await context.services.listReleases({
         arch: flags.arch,
         branch: flags.branch,
         mirror: flags.mirror,
         signal: context.signal,
+        onNote: (text) => output.note(text),
       });
       if (flags.json) {
         context.respond('release.list', { url, releases });
@@ -56,18 +59,24 @@ export function fetchCommand(context: CommandContext): Command {
     )
     .addOption(new Option('--board <board>', 'rpi or x86_64-uefi').choices(boards).makeOptionMandatory())
     .addOption(new Option('--arch <arch>', 'architecture').choices(architectures).makeOptionMandatory())
-    .option('--flavor <flavor>', 'x86 ISO flavor: standard, extended or virt', 'standard')
+    .addOption(new Option('--flavor <flavor>', 'x86 ISO flavor').choices(x86Flavors).default('standard'))
     .option('--branch <branch>', 'latest-stable, edge or vX.Y (default latest-stable)')
     .option('--version <version>', 'an exact release, e.g. 3.22.2')
     .option('--mirror <url>', 'Alpine mirror; repeat to name fallbacks', collect)
-    .option('--trusted-key <file>', "an OpenPGP public key to trust instead of Alpine's (private mirrors)")
+    .option(
+      '--trusted-key <file>',
+      "an OpenPGP public key to trust instead of Alpine's (private mirrors); what it verified is used later only with it",
+    )
     .option('--cache-dir <dir>', 'download cache (default: the user cache folder, or APKOVL_CACHE_DIR)')
     .option('--offline', 'use only what is in the cache')
     .option('--json', 'JSON lines: progress events, then the result')
     .addHelpText('after', '\nExample:\n  apkovl fetch --board rpi --arch aarch64 --version 3.22.2')
     .action(async (flags: FetchFlags) => {
       if (flags.branch !== undefined && flags.version !== undefined) {
-        throw new AppError('invalid-input', 'give --branch or --version, not both', { location: '--version' });
+        throw new AppError('usage', 'give --branch or --version, not both', {
+          location: '--version',
+          hint: 'a version names its branch: --version 3.22.2 is on v3.22',
+        });
       }
       const output = context.output(flags.json === true);
       const fetched = await context.services.fetchRelease({
@@ -104,10 +113,12 @@ export function cacheCommand(context: CommandContext): Command {
         return;
       }
       context.stdout.write(`${context.services.cacheDirectory(flags.cacheDir)}\n`);
-      for (const entry of entries)
+      for (const entry of entries) {
+        const signers = signersOf(entry).map(describeSigner).join(', ');
         context.stdout.write(
-          `  ${entry.fileName.padEnd(40)} ${formatBytes(entry.size).padStart(9)}  used ${entry.usedAt.slice(0, 10)}  sha256 ${entry.sha256.slice(0, 12)}\n`,
+          `  ${entry.fileName.padEnd(40)} ${formatBytes(entry.size).padStart(9)}  used ${entry.usedAt.slice(0, 10)}  sha256 ${entry.sha256.slice(0, 12)}  signed by ${signers}\n`,
         );
+      }
       if (entries.length === 0) context.stdout.write('  (empty)\n');
     });
   cache
@@ -119,7 +130,7 @@ export function cacheCommand(context: CommandContext): Command {
     .action(async (flags: { cacheDir?: string; olderThan: string; all?: boolean }) => {
       const days = Number(flags.olderThan);
       if (!Number.isFinite(days) || days < 0)
-        throw new AppError('invalid-input', `"${flags.olderThan}" is not a number of days`, {
+        throw new AppError('usage', `"${displayText(flags.olderThan)}" is not a number of days`, {
           location: '--older-than',
         });
       const removed = await context.services.pruneCache({

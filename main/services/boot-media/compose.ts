@@ -78,7 +78,8 @@ async function drain(body: AsyncIterable<Uint8Array>): Promise<void> {
   for await (const part of body) void part;
 }
 
-function checkParameters(parameters: readonly string[]): string[] {
+/** Kernel parameters to append: not empty, no line breaks (the kernel reads one line); trimmed. */
+export function checkParameters(parameters: readonly string[]): string[] {
   for (const parameter of parameters) {
     if (parameter.trim() === '' || /[\r\n]/.test(parameter)) {
       throw new AppError('invalid-input', `"${parameter}" is not a kernel parameter`, {

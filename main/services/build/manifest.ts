@@ -38,36 +38,72 @@ function hashingBody(body: AsyncIterable<Uint8Array>, done: (sha256: string) => 
   };
 }
 
+type Slot =
+  | { kind: 'file'; record: ManifestFile }
+  | {
+      kind: 'link';
+      path: string;
+      target: string;
+      mtime: number;
+      /** A hard link names what its target was when it arrived (tar semantics); null: the path counts. */
+      bound: Slot | null;
+    };
+
+/** Linux follows at most 40 symbolic links in one lookup; the card builder does the same. */
+const MAX_LINK_DEPTH = 40;
+
+/** The file a link's copy on the card comes from, as the card builder resolves it. */
+function resolveLink(link: Extract<Slot, { kind: 'link' }>, slots: Map<string, Slot>): ManifestFile | null {
+  let current: Slot | undefined = link;
+  for (let depth = 0; depth <= MAX_LINK_DEPTH && current !== undefined; depth += 1) {
+    if (current.kind === 'file') return current.record;
+    current = current.bound ?? slots.get(current.target);
+  }
+  return null;
+}
+
 /**
  * Pass the card's entries through, recording every file's size and SHA-256 (a later member of
- * the same path replaces the earlier one, as on the card), then add the manifest as the last file.
+ * the same path replaces the earlier one, as on the card; a link's copy gets the hash of the
+ * file it resolves to), then add the manifest as the last file.
  */
 export async function* withManifest(
   entries: AsyncIterable<MediaEntry>,
   context: ManifestContext,
   onManifest?: (manifest: CardManifest) => void,
 ): AsyncGenerator<MediaEntry> {
-  const files = new Map<string, ManifestFile>();
-  const links = new Map<string, string>();
+  const slots = new Map<string, Slot>();
   for await (const entry of entries) {
     if (entry.kind === 'file') {
-      links.delete(entry.path);
-      const { path, size, mtime } = entry;
-      files.delete(path);
-      yield {
-        ...entry,
-        body: hashingBody(entry.body, (sha256) => files.set(path, { path, size, sha256, mtime: fatTime(mtime) })),
-      };
+      const record: ManifestFile = { path: entry.path, size: entry.size, sha256: '', mtime: fatTime(entry.mtime) };
+      slots.set(entry.path, { kind: 'file', record });
+      yield { ...entry, body: hashingBody(entry.body, (sha256) => (record.sha256 = sha256)) };
     } else {
       if (entry.kind === 'link') {
-        files.delete(entry.path);
-        links.set(entry.path, entry.target);
+        slots.set(entry.path, {
+          kind: 'link',
+          path: entry.path,
+          target: entry.target,
+          mtime: entry.mtime,
+          bound: entry.hard ? (slots.get(entry.target) ?? null) : null,
+        });
       }
       yield entry;
     }
   }
+  const files: ManifestFile[] = [];
+  const links: { path: string; target: string }[] = [];
+  for (const [path, slot] of slots) {
+    if (slot.kind === 'file') {
+      files.push(slot.record);
+      continue;
+    }
+    links.push({ path, target: slot.target });
+    const source = resolveLink(slot, slots);
+    if (source !== null) files.push({ path, size: source.size, sha256: source.sha256, mtime: fatTime(slot.mtime) });
+  }
+  const byPath = (left: { path: string }, right: { path: string }) => (left.path < right.path ? -1 : 1);
   const apkovlName = context.apkovlName();
-  const sorted = [...files.values()].sort((left, right) => (left.path < right.path ? -1 : 1));
   const mtime = context.mtime();
   const manifest: CardManifest = {
     format: 'apkovl-studio-card',
@@ -75,11 +111,9 @@ export async function* withManifest(
     ...(await context.origin()),
     created: new Date(mtime * 1000).toISOString(),
     alpineRelease: context.alpineRelease(),
-    apkovl: apkovlName === null ? null : (files.get(apkovlName) ?? null),
-    files: sorted,
-    links: [...links]
-      .map(([path, target]) => ({ path, target }))
-      .sort((left, right) => (left.path < right.path ? -1 : 1)),
+    apkovl: files.find((file) => file.path === apkovlName) ?? null,
+    files: files.sort(byPath),
+    links: links.sort(byPath),
     volume: context.volume(),
   };
   onManifest?.(manifest);

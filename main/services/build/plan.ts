@@ -7,9 +7,11 @@ import { parseSize } from '../../../shared/model/size.js';
 import type { MediaFacts } from '../boot-media/compose.js';
 import { readOverlayFile, type OverlayFile } from '../boot-media/overlay-file.js';
 import { mediaKindOf } from '../files/file-kind.js';
-import { SECTOR_SIZE } from '../image/constants.js';
+import { encodeVolumeLabel } from '../image/fat32-boot-sector.js';
 import type { LoadedDefinition } from '../machine/load-definition.js';
+import { definitionSources, refuseOutputOverInput } from '../output-guard.js';
 import type { FetchedRelease } from '../releases/fetch-release.js';
+import { checkPartitionSize, relocate } from './card-checks.js';
 import { DEFAULT_IMAGE_PARTITION_BYTES, DEFAULT_VOLUME_LABEL } from './defaults.js';
 
 export { DEFAULT_IMAGE_PARTITION_BYTES, DEFAULT_VOLUME_LABEL };
@@ -97,17 +99,32 @@ export async function planBuild(request: BuildRequest, context: PlanContext): Pr
     warnings.push(...overlayFile.warnings);
   }
 
+  // The output must not replace any input (compared by device and inode).
+  if (request.destination.kind === 'image') {
+    const output = { name: '--output', path: request.destination.path };
+    await refuseOutputOverInput(output, [
+      ...(media.kind === 'file' ? [{ name: '--boot-media', path: media.path }] : []),
+      ...(media.kind === 'fetch' && media.trustedKeyFile !== undefined
+        ? [{ name: '--trusted-key', path: media.trustedKeyFile }]
+        : []),
+      ...(source.kind === 'apkovl' ? [{ name: '--overlay', path: source.file }] : []),
+      ...(source.kind === 'definition' ? [{ name: 'the machine definition', path: source.file }] : []),
+      ...(source.kind === 'definition' && source.secretsFile !== undefined
+        ? [{ name: '--secrets', path: source.secretsFile }]
+        : []),
+      ...(card.usercfgFile !== undefined ? [{ name: '--usercfg', path: card.usercfgFile }] : []),
+      ...(definition !== null ? definitionSources(definition) : []),
+    ]);
+  }
+
   let partitionBytes: number | null = card.partitionBytes ?? null;
+  let sizeLocation = '--size';
   if (partitionBytes === null && definition !== null && definition.machine.boot.partition_size !== 'whole') {
-    partitionBytes = parseSize(definition.machine.boot.partition_size, 'boot.partition_size');
+    sizeLocation = `${definition.file}: boot.partition_size`;
+    partitionBytes = parseSize(definition.machine.boot.partition_size, sizeLocation);
   }
   if (partitionBytes === null && request.destination.kind === 'image') partitionBytes = DEFAULT_IMAGE_PARTITION_BYTES;
-  if (partitionBytes !== null && partitionBytes % SECTOR_SIZE !== 0) {
-    throw new AppError('usage', `the partition size ${partitionBytes} is not a multiple of ${SECTOR_SIZE} bytes`, {
-      location: '--size',
-      hint: 'give the size in MiB or GiB, for example 512MiB',
-    });
-  }
+  if (partitionBytes !== null) checkPartitionSize(partitionBytes, sizeLocation);
   let usercfg: Buffer | null = null;
   if (card.usercfgFile !== undefined) {
     usercfg = await readFile(card.usercfgFile).catch((error: unknown) => {
@@ -156,6 +173,10 @@ export async function planBuild(request: BuildRequest, context: PlanContext): Pr
     };
   }
 
+  const volumeLabel = card.volumeLabel ?? settings?.label ?? DEFAULT_VOLUME_LABEL;
+  // Checked now rather than when the boot sector is written, after the whole media.
+  relocate(() => encodeVolumeLabel(volumeLabel), card.volumeLabel !== undefined ? '--label' : 'label');
+
   return {
     request,
     media: mediaPlan,
@@ -164,7 +185,7 @@ export async function planBuild(request: BuildRequest, context: PlanContext): Pr
     overlayFile,
     card: {
       partitionBytes,
-      volumeLabel: card.volumeLabel ?? settings?.label ?? DEFAULT_VOLUME_LABEL,
+      volumeLabel,
       usercfg,
       cmdlineAppend: [...(settings?.cmdlineAppend ?? []), ...card.cmdlineAppend],
       directories: settings?.directories ?? [],

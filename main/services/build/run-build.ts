@@ -157,3 +157,118 @@ export async function buildToImage(
     throw error;
   }
 }
+
+/** The drive rules, applied by whoever writes (the CLI in-process, or the worker itself). */
+export interface DriveGuard {
+  /**
+   * Refuse a device that must not be written: a system drive, read-only, too small, holding
+   * the source media, the cache or the definition, or a large drive not confirmed as such.
+   */
+  check(
+    devicePath: string,
+    context: { neededBytes: number; pathsInUse: string[]; largeDriveConfirmed: boolean },
+  ): Promise<void>;
+  /** Unmount every mounted partition of the device; returns the mount points. */
+  unmount(devicePath: string): Promise<string[]>;
+  /** Make the operating system read the new partition table. */
+  reread(devicePath: string): Promise<void>;
+}
+
+/**
+ * Plan, then write a device: the drive rules and the confirmed identity checked, its
+ * partitions unmounted, the media read through once (release, architecture and size checked
+ * before anything is wiped), then probe, write and read back (flashDevice).
+ */
+export async function buildToDevice(
+  request: BuildRequest,
+  planContext: PlanContext,
+  options: RunBuildOptions & { drives: DriveGuard; cacheDir: string },
+): Promise<BuildSummary> {
+  const started = options.now();
+  const destination = request.destination;
+  if (destination.kind !== 'device') throw new AppError('internal', 'buildToDevice needs a device destination');
+  const { readDeviceIdentity } = await import('../flash/device-identity.js');
+  const { identityDifferences } = await import('../../../shared/model/device-identity.js');
+  const plan = await planBuild(request, planContext);
+  const pathsInUse = [
+    plan.media.path,
+    request.source.file,
+    ...(request.source.kind === 'definition' && request.source.secretsFile !== undefined
+      ? [request.source.secretsFile]
+      : []),
+    ...(plan.media.fetched !== null ? [options.cacheDir] : []),
+  ];
+  const identity = await readDeviceIdentity(destination.path);
+  const changed = identityDifferences(destination.confirmed, identity);
+  if (changed.length > 0) {
+    throw new AppError(
+      'invalid-input',
+      `${destination.path} is not the drive that was confirmed: ${changed.join(', ')}`,
+      {
+        location: destination.path,
+        hint: 'the card or stick was changed; choose it again (nothing was written)',
+      },
+    );
+  }
+  options.onProgress?.({
+    phase: 'build',
+    label: 'Checking the boot media',
+    bytes: 0,
+    total: null,
+    bytesPerSecond: null,
+    etaSeconds: null,
+  });
+  const { scanMedia, checkFit } = await import('./scan-media.js');
+  const scan = await scanMedia(plan, options.signal);
+  checkFit(plan, scan, identity.size, destination.path);
+  await options.drives.check(destination.path, {
+    neededBytes: scan.fileBytes,
+    pathsInUse,
+    largeDriveConfirmed: destination.largeDriveConfirmed,
+  });
+  const unmounted = await options.drives.unmount(destination.path);
+  const origin = manifestOrigin(plan, options);
+  const { flashDevice } = await import('../flash/flash-device.js');
+  const phaseLabels = { probe: 'Checking the real capacity', write: 'Writing', verify: 'Reading back' } as const;
+  let verifyStarted = 0;
+  const flashed = await flashDevice({
+    identity,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    onPhase: (phase) => {
+      if (phase === 'verify') verifyStarted = options.now();
+      options.onProgress?.({
+        phase,
+        label: phaseLabels[phase],
+        bytes: 0,
+        total: null,
+        bytesPerSecond: null,
+        etaSeconds: null,
+      });
+    },
+    write: (target) =>
+      writePlannedCard(plan, target, {
+        origin,
+        now: options.now,
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      }),
+  });
+  const verifySeconds = (options.now() - verifyStarted) / 1000;
+  await options.drives.reread(destination.path).catch(() => undefined);
+  const seconds = (options.now() - started) / 1000;
+  const summary = summarize(plan, flashed.written, {
+    targetBytes: identity.size,
+    bytesWritten: flashed.bytesWritten,
+    verification: {
+      ranges: flashed.record.ranges().length,
+      bytes: flashed.readBack.bytes,
+      seconds: verifySeconds,
+      uncached: true,
+    },
+    seconds,
+    mediaSha256: flashed.written.manifest.bootMedia.sha256,
+  });
+  if (unmounted.length > 0) summary.warnings.unshift(`unmounted before writing: ${unmounted.join(', ')}`);
+  return summary;
+}

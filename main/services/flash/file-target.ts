@@ -83,10 +83,49 @@ class FileTarget implements BlockTarget {
   }
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, as another user's process.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** `.NAME.<pid>.partial` beside NAME: the image process <pid> is writing. */
+export function partialImagePath(outputPath: string, pid: number): string {
+  return path.join(path.dirname(path.resolve(outputPath)), `.${path.basename(outputPath)}.${pid}.partial`);
+}
+
+/**
+ * Delete what builds of the same output left when they were killed (SIGKILL, a crash, a power
+ * cut): `.NAME.<pid>.partial` files whose process is gone. A partial of a live process is kept
+ * (that build is still running), as is anything that is not a plain file.
+ */
+async function removeStalePartials(outputPath: string): Promise<void> {
+  const directory = path.dirname(path.resolve(outputPath));
+  const prefix = `.${path.basename(outputPath)}.`;
+  for (const name of await fs.readdir(directory).catch(() => [] as string[])) {
+    if (!name.startsWith(prefix) || !name.endsWith('.partial')) continue;
+    const pidText = name.slice(prefix.length, -'.partial'.length);
+    if (!/^[1-9]\d{0,9}$/.test(pidText)) continue;
+    const pid = Number(pidText);
+    if (pid === process.pid || processAlive(pid)) continue;
+    const file = path.join(directory, name);
+    const info = await fs.lstat(file).catch(() => null);
+    if (info?.isFile()) await fs.rm(file, { force: true });
+  }
+}
+
 /**
  * A new disk image at `outputPath`: written under a temporary name beside it, sparse, and
  * renamed into place only by commit(); abort() deletes it. An existing file at the path is
- * replaced only on success.
+ * replaced only on success. Stale partial images of the same output are deleted first.
+ *
+ * The image is readable and writable by its owner only (0600, whatever the umask): it holds an
+ * apkovl, and every apkovl this tool makes carries /etc/shadow, often with password hashes, Wi-Fi
+ * keys and an SSH host key; one given with --overlay may hold anything.
  */
 export async function createImageFileTarget(outputPath: string, size: number): Promise<BlockTarget> {
   const existing = await fs.stat(outputPath).catch(() => null);
@@ -103,10 +142,10 @@ export async function createImageFileTarget(outputPath: string, size: number): P
         : 'give the path of an image file to create, for example card.img',
     });
   }
-  const directory = path.dirname(path.resolve(outputPath));
-  const temporary = path.join(directory, `.${path.basename(outputPath)}.${process.pid}.partial`);
+  await removeStalePartials(outputPath);
+  const temporary = partialImagePath(outputPath, process.pid);
   const handle = await fs
-    .open(temporary, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_TRUNC, 0o644)
+    .open(temporary, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_TRUNC, 0o600)
     .catch((error: unknown) => {
       throw new AppError('io', `cannot create ${temporary}: ${(error as Error).message}`, {
         location: '--output',
@@ -115,6 +154,8 @@ export async function createImageFileTarget(outputPath: string, size: number): P
       });
     });
   try {
+    // open()'s mode is reduced by the umask: set it exactly.
+    await handle.chmod(0o600);
     await handle.truncate(size);
   } catch (error) {
     await handle.close();

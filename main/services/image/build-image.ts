@@ -5,7 +5,8 @@ import { buildRequestSchema } from '../../../shared/model/requests.js';
 import { buildToImage } from '../build/run-build.js';
 
 export type { BuildSummary };
-export { DEFAULT_IMAGE_PARTITION_BYTES, DEFAULT_VOLUME_LABEL } from '../build/plan.js';
+export { DEFAULT_IMAGE_PARTITION_BYTES, DEFAULT_VOLUME_LABEL } from '../build/defaults.js';
+export { checkPartitionSize } from '../build/card-checks.js';
 
 /** A build of an image file from media at hand, as the tests and the benchmark run it. */
 export interface BuildImageOptions {

@@ -45,6 +45,12 @@ export interface WriteCardResult {
 }
 
 const STALE_SIGNATURE_AREA = 1 << 20;
+/**
+ * What is wiped at the end of the target: a GPT's backup header and partition array (the last
+ * 33 sectors) and an md RAID 0.90 superblock (in the last 128 KiB), without writing a whole MiB
+ * more than the card needs.
+ */
+const STALE_TAIL_AREA = 128 << 10;
 
 /** Where the partition goes on a target of `targetBytes` bytes. */
 export function planCardLayout(targetBytes: number, partitionBytes?: number): CardLayout {
@@ -74,7 +80,7 @@ export function planCardLayout(targetBytes: number, partitionBytes?: number): Ca
  *
  * Order, so that an interrupted write never leaves a card that looks valid: first the old
  * partition table, GPT and filesystem signatures are wiped (first MiB, the partition's first
- * MiB, the last MiB of the target); then file data streams in; then folders, FATs and the boot
+ * MiB, the last 128 KiB of the target); then file data streams in; then folders, FATs and the boot
  * sector; a flush; and only then the MBR, followed by a final flush.
  */
 export async function writeCard(options: WriteCardOptions): Promise<WriteCardResult> {
@@ -82,8 +88,11 @@ export async function writeCard(options: WriteCardOptions): Promise<WriteCardRes
   const layout = planCardLayout(target.size, options.partitionBytes);
   const partitionEnd = PARTITION_START_BYTES + layout.partitionSectors * SECTOR_SIZE;
 
-  await target.zero(0, Math.min(PARTITION_START_BYTES + STALE_SIGNATURE_AREA, partitionEnd));
-  const tail = Math.max(partitionEnd, target.size - STALE_SIGNATURE_AREA);
+  const head = Math.min(PARTITION_START_BYTES + STALE_SIGNATURE_AREA, partitionEnd);
+  await target.zero(0, head);
+  // The end of the target too, even where the new partition reaches it (its end is free space
+  // until data lands there): a GPT keeps its backup header in the last sector.
+  const tail = Math.max(head, target.size - STALE_TAIL_AREA);
   if (tail < target.size) await target.zero(tail, target.size - tail);
 
   const builder = new Fat32Builder({

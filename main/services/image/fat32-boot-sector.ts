@@ -1,4 +1,5 @@
 import { AppError } from '../../../shared/errors.js';
+import { displayText } from '../../../shared/rules/display.js';
 import { SECTOR_SIZE } from './constants.js';
 import type { Fat32Geometry } from './fat32-geometry.js';
 import { bootMessageCode } from './boot-message.js';
@@ -19,7 +20,7 @@ export interface BootSectorFields {
 /** Pad a label to the 11 bytes FAT stores, refusing what FAT cannot hold. */
 export function encodeVolumeLabel(label: string): Buffer {
   if (!/^[A-Z0-9 !#$%&'()\-@^_`{}~]{1,11}$/.test(label) || label.startsWith(' ')) {
-    throw new AppError('invalid-input', `"${label}" cannot be a FAT volume label`, {
+    throw new AppError('invalid-input', `"${displayText(label)}" cannot be a FAT volume label`, {
       location: 'label',
       hint: 'use 1 to 11 upper-case letters, digits, - or _',
     });

@@ -1,5 +1,5 @@
 import { AppError } from '../../../shared/errors.js';
-import { formatBytes } from '../../../shared/model/size.js';
+import { describeFileSpace, formatBytes } from '../../../shared/model/size.js';
 import type { BlockTarget } from '../flash/block-target.js';
 import { MAX_PARTITION_SECTORS, SECTOR_SIZE } from './constants.js';
 import { DirectoryPlan } from './directory-encoder.js';
@@ -43,12 +43,14 @@ export interface Fat32BuildStats {
 export class PayloadTooLargeError extends AppError {
   constructor(
     readonly neededBytes: number,
+    /** Room for files: the cluster heap. */
     readonly availableBytes: number,
     readonly suggestedPartitionBytes: number | null,
+    readonly partitionBytes: number,
   ) {
     super(
       'too-small',
-      `the boot files need ${formatBytes(neededBytes)}, the partition has ${formatBytes(availableBytes)}`,
+      `the boot files need ${formatBytes(neededBytes)}, more than the partition holds (${formatBytes(partitionBytes)} FAT32 partition: ${describeFileSpace(partitionBytes, availableBytes)})`,
       {
         hint:
           suggestedPartitionBytes === null
@@ -338,6 +340,11 @@ export class Fat32Builder {
       }
       suggested = Math.min(Math.ceil(high * 1.1), Math.ceil(MAX_PARTITION_SECTORS / SECTORS_PER_MIB)) * (1 << 20);
     }
-    return new PayloadTooLargeError(neededBytes, this.geometry.clusterCount * clusterSize, suggested);
+    return new PayloadTooLargeError(
+      neededBytes,
+      this.geometry.clusterCount * clusterSize,
+      suggested,
+      this.geometry.totalSectors * SECTOR_SIZE,
+    );
   }
 }

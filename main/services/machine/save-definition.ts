@@ -1,19 +1,7 @@
-import { rename, rm, writeFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
-import { AppError } from '../../../shared/errors.js';
 import { parseMachineYaml } from '../../../shared/model/machine-yaml.js';
 import { DefinitionError } from './definition-error.js';
-
-async function writeAtomically(file: string, content: string, mode: number): Promise<void> {
-  const temporary = `${file}.${process.pid}.partial`;
-  try {
-    await writeFile(temporary, content, { mode });
-    await rename(temporary, file);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw new AppError('io', `cannot write ${file}: ${(error as Error).message}`, { location: file, cause: error });
-  }
-}
+import { writeFileAtomically } from './private-file.js';
 
 /** The secrets file kept beside a definition: kiosk.yml -> kiosk.secrets.yml. */
 export function secretsPathFor(definition: string): string {
@@ -34,12 +22,12 @@ export async function saveDefinition(options: {
   if (parsed.machine === null) throw new DefinitionError(options.path, parsed.issues);
   const secretsPath = hasSecrets ? secretsPathFor(options.path) : null;
   if (secretsPath !== null) {
-    await writeAtomically(
+    await writeFileAtomically(
       secretsPath,
       `# Secrets of ${options.path}: keep this file out of git.\n${stringify(options.secrets)}`,
-      0o600,
+      { private: true },
     );
   }
-  await writeAtomically(options.path, options.yaml, 0o644);
+  await writeFileAtomically(options.path, options.yaml);
   return { path: options.path, secretsPath, warnings: parsed.issues.map((issue) => `${issue.path}: ${issue.message}`) };
 }

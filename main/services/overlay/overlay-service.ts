@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../../shared/errors.js';
 import type { LocatedIssue } from '../../../shared/model/machine-yaml.js';
 import { lintApkovl, type ApkovlMember, type LintFinding } from '../../../shared/rules/apkovl-lint.js';
 import { loadDefinition, type LoadedDefinition } from '../machine/load-definition.js';
 import { toolVersion } from '../tool-version.js';
+import { writeFileAtomically } from '../machine/private-file.js';
+import { definitionSources, refuseOutputOverInput } from '../output-guard.js';
 import { readApkovl } from './apkovl-reader.js';
 import { packApkovl } from './apkovl-writer.js';
 import { generateOverlay, type GeneratedOverlay } from './generate.js';
@@ -82,18 +84,15 @@ export async function writeOverlay(options: {
   }
   await mkdir(options.outputDir, { recursive: true });
   const target = path.join(options.outputDir, result.fileName);
-  const temporary = `${target}.${process.pid}.partial`;
-  try {
-    // The overlay may hold password hashes, Wi-Fi keys and host keys: readable by its owner only.
-    await writeFile(temporary, result.data, { mode: 0o600 });
-    await rename(temporary, target);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw new AppError('io', `cannot write ${target}: ${(error as Error).message}`, {
-      location: '--output',
-      cause: error,
-    });
-  }
+  await refuseOutputOverInput({ name: '--output', path: target }, [
+    { name: 'the machine definition', path: options.definition },
+    ...(options.secretsFile !== undefined ? [{ name: '--secrets', path: options.secretsFile }] : []),
+    ...definitionSources(loaded),
+  ]);
+  // The overlay may hold password hashes, Wi-Fi keys and host keys: readable by its owner only.
+  await writeFileAtomically(target, result.data, { private: true }).catch((error: unknown) => {
+    throw new AppError('io', (error as Error).message, { location: '--output', cause: error });
+  });
   return { ...result, path: target };
 }
 

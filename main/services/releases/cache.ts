@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, CancelledError } from '../../../shared/errors.js';
+import { signersOf } from './fingerprint.js';
 import { sleep } from './retry.js';
 
 export { defaultCacheDir } from './cache-dir.js';
@@ -19,8 +20,13 @@ export interface CacheEntryMeta {
   sha256: string;
   size: number;
   url: string;
-  /** Fingerprint of the OpenPGP key that signed it. */
+  /** Fingerprint of the OpenPGP key whose signature was checked last. */
   signedBy: string;
+  /**
+   * Every key whose signature over this content was checked (absent in entries written before
+   * it was kept: then `signedBy` alone). Cached media may be used only while one is trusted.
+   */
+  signers?: string[];
   verifiedAt: string;
   /** Unix ms of the last use, for prune. */
   usedAt: string;
@@ -91,6 +97,28 @@ export class ReleaseCache {
     return { ...used, path: file };
   }
 
+  /** The entry's record without checking or touching the file (to choose among entries). */
+  async peek(sha256: string): Promise<CacheEntry | null> {
+    const meta = await this.readMeta(sha256);
+    if (meta === null) return null;
+    const file = path.join(this.entryDir(sha256), meta.fileName);
+    return (await stat(file).catch(() => null)) === null ? null : { ...meta, path: file };
+  }
+
+  /** Record that the signature of another key over this content was checked. */
+  async addSigner(sha256: string, fingerprint: string): Promise<CacheEntry | null> {
+    const meta = await this.readMeta(sha256);
+    if (meta === null) return null;
+    const updated: CacheEntryMeta = {
+      ...meta,
+      signedBy: fingerprint,
+      signers: [...signersOf(meta).filter((signer) => signer !== fingerprint), fingerprint],
+      verifiedAt: new Date().toISOString(),
+    };
+    await this.writeMeta(sha256, updated);
+    return { ...updated, path: path.join(this.entryDir(sha256), meta.fileName) };
+  }
+
   /** A fresh temporary path for a download. */
   async temporaryPath(fileName: string): Promise<string> {
     const directory = path.join(this.directory, 'tmp');
@@ -109,7 +137,14 @@ export class ReleaseCache {
     await rename(temporary, file);
     const info = await stat(file);
     const now = new Date().toISOString();
-    const full: CacheEntryMeta = { ...meta, verifiedAt: now, usedAt: now, mtimeMs: info.mtimeMs, ino: info.ino };
+    const full: CacheEntryMeta = {
+      ...meta,
+      signers: [meta.signedBy],
+      verifiedAt: now,
+      usedAt: now,
+      mtimeMs: info.mtimeMs,
+      ino: info.ino,
+    };
     await this.writeMeta(meta.sha256, full);
     return { ...full, path: file };
   }
@@ -190,9 +225,28 @@ export class ReleaseCache {
     await rename(temporary, file);
   }
 
-  async loadCatalog(mirror: string, branch: string, arch: string): Promise<string | null> {
-    return readFile(this.catalogPath(mirror, branch, arch), 'utf8').catch(() => null);
+  /**
+   * Every cached release index of a branch and architecture, whichever mirror it came from,
+   * with its file time.
+   */
+  async catalogs(branch: string, arch: string): Promise<CachedCatalog[]> {
+    const root = path.join(this.directory, 'catalogs');
+    const found: CachedCatalog[] = [];
+    for (const host of await readdir(root).catch(() => [] as string[])) {
+      const file = path.join(root, host, branch, `${arch}.yaml`);
+      const info = await stat(file).catch(() => null);
+      if (info === null || !info.isFile()) continue;
+      const text = await readFile(file, 'utf8').catch(() => null);
+      if (text !== null) found.push({ path: file, mtimeMs: info.mtimeMs, text });
+    }
+    return found;
   }
+}
+
+export interface CachedCatalog {
+  path: string;
+  mtimeMs: number;
+  text: string;
 }
 
 export function cacheUnavailable(directory: string, error: unknown): AppError {

@@ -2,6 +2,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { AppError } from '../../../shared/errors.js';
 import type { Machine } from '../../../shared/model/machine.js';
+import { boardArchitectures } from '../../../shared/model/targets.js';
 
 /**
  * Alpine's release index: `<mirror>/<branch>/releases/<arch>/latest-releases.yaml`, a YAML list
@@ -104,4 +105,59 @@ export function releaseFileName(wanted: ReleaseWanted, version: string): string 
 export function branchOf(version: string): string {
   const [major, minor] = version.split('.');
   return `v${major}.${minor}`;
+}
+
+/** Branches as Alpine's mirrors name them (the same rule as `alpine.branch` in a definition). */
+export const BRANCH_PATTERN = /^(latest-stable|edge|v\d+\.\d+)$/;
+/** An exact release (the same rule as `alpine.version`). */
+export const VERSION_PATTERN = /^\d+\.\d+\.\d+(_rc\d+)?$/;
+
+/**
+ * Check what is asked for before any network access: a board with an architecture it boots, a
+ * branch and a version of the right form. A bad value is a usage error (exit 2) that lists the
+ * valid choices.
+ */
+export function checkReleaseQuery(query: { board?: Board; arch: string; branch?: string; version?: string }): void {
+  if (query.board !== undefined) {
+    const valid = boardArchitectures[query.board] as readonly string[] | undefined;
+    if (valid !== undefined && !valid.includes(query.arch)) {
+      const other = (Object.keys(boardArchitectures) as Board[]).filter((board) =>
+        (boardArchitectures[board] as readonly string[]).includes(query.arch),
+      );
+      throw new AppError('usage', `the ${query.board} board does not boot ${query.arch}`, {
+        location: '--arch',
+        hint:
+          `${query.board} takes --arch ${valid.join(', ')}` +
+          (other.length > 0 ? `; ${query.arch} is for --board ${other.join(', ')}` : ''),
+      });
+    }
+  }
+  if (query.branch !== undefined && !BRANCH_PATTERN.test(query.branch)) {
+    throw new AppError('usage', `"${query.branch}" is not a branch name`, {
+      location: '--branch',
+      hint: 'use latest-stable, edge, or a release branch such as v3.22 (apkovl releases --branch v3.22 lists one)',
+    });
+  }
+  if (query.version !== undefined && !VERSION_PATTERN.test(query.version)) {
+    throw new AppError('usage', `"${query.version}" is not an exact release`, {
+      location: '--version',
+      hint: 'use a version such as 3.22.2 (or --branch v3.22 for the newest of a branch)',
+    });
+  }
+}
+
+/** Order of release versions: 3.22.10 after 3.22.2, 3.23.0_rc1 before 3.23.0. Negative when a < b. */
+export function compareVersions(a: string, b: string): number {
+  const parts = (version: string) => {
+    const [main = '', rc] = version.split('_rc');
+    return { numbers: main.split('.').map(Number), rc: rc === undefined ? Number.POSITIVE_INFINITY : Number(rc) };
+  };
+  const left = parts(a);
+  const right = parts(b);
+  for (let index = 0; index < Math.max(left.numbers.length, right.numbers.length); index += 1) {
+    const difference = (left.numbers[index] ?? 0) - (right.numbers[index] ?? 0);
+    if (Number.isNaN(difference)) return a.localeCompare(b);
+    if (difference !== 0) return difference;
+  }
+  return left.rc === right.rc ? 0 : left.rc < right.rc ? -1 : 1;
 }

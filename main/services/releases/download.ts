@@ -1,8 +1,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { AppError, CancelledError } from '../../../shared/errors.js';
-import { describeNetworkError, HttpError, open, statusError, type OpenOptions } from './http.js';
-import { withRetries, type RetryPolicy } from './retry.js';
+import { describeNetworkError, hostOf, HttpError, open, statusError, type OpenOptions } from './http.js';
+import { retryNote, withRetries, type RetryPolicy } from './retry.js';
 
 export interface DownloadOptions extends Omit<OpenOptions, 'headers'> {
   /** The same file on several mirrors, tried in order. */
@@ -29,6 +29,10 @@ interface State {
   /** ETag or Last-Modified of the first response, so a resumed range is of the same file. */
   validator: string | null;
   total: number | null;
+}
+
+function fileNameOf(url: string): string {
+  return url.slice(url.lastIndexOf('/') + 1);
 }
 
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | null {
@@ -120,14 +124,15 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
           options.retry,
           options.signal,
           () => attempt(url, state, options),
-          (error, wait) => options.onRetry?.(`${error.message}; trying again in ${(wait / 1000).toFixed(1)} s`),
+          (event) => options.onRetry?.(retryNote(`downloading ${fileNameOf(url)}`, event)),
         );
         return { url, size: state.received, sha256: state.hash.digest('hex') };
       } catch (error) {
         if (error instanceof CancelledError || !(error instanceof HttpError)) throw error;
         failures.push(`${url}: ${error.message}`);
         if (error.status !== 404 && error.status !== 410) allMissing = false;
-        if (url !== options.urls.at(-1)) options.onRetry?.(`${error.message}; trying the next mirror`);
+        if (url !== options.urls.at(-1))
+          options.onRetry?.(`downloading from ${hostOf(url)} failed: ${error.message}; trying the next mirror`);
       }
     }
   } finally {

@@ -33,7 +33,17 @@ export function createDispatcher(
   }).compose(redirects);
 }
 
-/** A failed request: `retry` says whether the same URL may work a little later. */
+/**
+ * Retries for a mirror that cannot be reached at all (connection refused, no connection within
+ * the connect timeout, no route, no DNS): a host that cannot be reached now rarely answers a few
+ * seconds later, so these give up sooner than the retry policy would.
+ */
+export const UNREACHABLE_RETRIES = 2;
+
+/**
+ * A failed request: `retry` says whether the same URL may work a little later, `retryLimit`
+ * caps the retries below the policy's, `status` is the HTTP status (null: no answer at all).
+ */
 export class HttpError extends AppError {
   constructor(
     message: string,
@@ -41,6 +51,7 @@ export class HttpError extends AppError {
     readonly retry: boolean,
     readonly status: number | null,
     cause?: unknown,
+    readonly retryLimit: number | null = null,
   ) {
     super(status === 404 || status === 410 ? 'not-found' : 'io', message, {
       location: url,
@@ -64,6 +75,15 @@ export interface OpenResponse {
   discard(): void;
 }
 
+/** host:port of a URL, for messages. */
+export function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
 export function describeNetworkError(error: unknown, url: string, timeouts: HttpTimeouts): HttpError {
   if (error instanceof HttpError) return error;
   const code = (error as { code?: string }).code ?? '';
@@ -72,10 +92,14 @@ export function describeNetworkError(error: unknown, url: string, timeouts: Http
     return new HttpError(`the mirror stopped sending data for ${timeouts.idleMs / 1000} s`, url, true, null, error);
   if (code === 'UND_ERR_HEADERS_TIMEOUT')
     return new HttpError(`the mirror did not answer within ${timeouts.headersMs / 1000} s`, url, true, null, error);
-  if (code === 'UND_ERR_CONNECT_TIMEOUT')
-    return new HttpError(`could not connect within ${timeouts.connectMs / 1000} s`, url, true, null, error);
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
-    return new HttpError(`the host name does not resolve (${code})`, url, code === 'EAI_AGAIN', null, error);
+  const unreachable = (reason: string, retry = true) =>
+    new HttpError(`mirror unreachable (${reason})`, url, retry, null, error, UNREACHABLE_RETRIES);
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return unreachable(`no connection within ${timeouts.connectMs / 1000} s`);
+  if (code === 'ENOTFOUND') return unreachable(`the host name ${hostOf(url)} does not resolve`, false);
+  if (code === 'EAI_AGAIN') return unreachable(`the host name ${hostOf(url)} cannot be looked up now: no DNS`);
+  if (code === 'ECONNREFUSED') return unreachable('connection refused');
+  if (code === 'ENETUNREACH') return unreachable('the network is unreachable');
+  if (code === 'EHOSTUNREACH') return unreachable('no route to the host');
   return new HttpError(`the connection failed: ${message}`, url, true, null, error);
 }
 

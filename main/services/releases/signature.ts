@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import * as openpgp from 'openpgp';
 import { AppError } from '../../../shared/errors.js';
 import { ALPINE_RELEASE_KEY, ALPINE_RELEASE_KEY_FINGERPRINT } from './alpine-release-key.js';
+import { formatFingerprint } from './fingerprint.js';
 
 /** Keys a release signature may come from: Alpine's pinned key, or the user's (--trusted-key). */
 export interface TrustedKeys {
@@ -12,11 +13,19 @@ export interface TrustedKeys {
   description: string;
 }
 
-export function formatFingerprint(fingerprint: string): string {
-  return fingerprint
-    .toUpperCase()
-    .replace(/(.{4})/g, '$1 ')
-    .trim();
+/**
+ * The first of `signers` (fingerprints, or 16-digit key IDs) that is one of the trusted keys or
+ * their subkeys, or null when none is trusted.
+ */
+export function trustedSigner(trusted: TrustedKeys, signers: readonly string[]): string | null {
+  const known = new Set<string>();
+  for (const key of trusted.keys) {
+    for (const part of [key, ...key.getSubkeys()]) {
+      known.add(part.getFingerprint().toLowerCase());
+      known.add(part.getKeyID().toHex().toLowerCase());
+    }
+  }
+  return signers.find((signer) => known.has(signer.toLowerCase())) ?? null;
 }
 
 export async function trustedKeys(trustedKeyFile?: string): Promise<TrustedKeys> {

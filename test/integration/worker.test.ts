@@ -1,0 +1,171 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliPath } from '../helpers/cli.js';
+import { createOverlay, createSyntheticRpiMedia, type SyntheticMedia } from '../helpers/synthetic-media.js';
+import { makeTempDir } from '../helpers/temp.js';
+
+type Message = {
+  type: string;
+  id?: unknown;
+  name?: string;
+  payload?: Record<string, unknown>;
+  envelope?: Record<string, unknown>;
+};
+
+/** `apkovl worker` with a line reader over its stdout. */
+function startWorker(): {
+  child: ChildProcessWithoutNullStreams;
+  messages: Message[];
+  next: (test: (message: Message) => boolean) => Promise<Message>;
+  send: (line: unknown) => void;
+} {
+  const child = spawn(process.execPath, [cliPath, 'worker'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const messages: Message[] = [];
+  const waiting: { test: (message: Message) => boolean; resolve: (message: Message) => void }[] = [];
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const message = JSON.parse(line) as Message;
+    messages.push(message);
+    for (const waiter of [...waiting]) {
+      if (waiter.test(message)) {
+        waiting.splice(waiting.indexOf(waiter), 1);
+        waiter.resolve(message);
+      }
+    }
+  });
+  return {
+    child,
+    messages,
+    next: (test) =>
+      new Promise((resolve) => {
+        const seen = messages.find(test);
+        if (seen) resolve(seen);
+        else waiting.push({ test, resolve });
+      }),
+    send: (line) => child.stdin.write(`${typeof line === 'string' ? line : JSON.stringify(line)}\n`),
+  };
+}
+
+const exited = (child: ChildProcessWithoutNullStreams) =>
+  new Promise<number | null>((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else child.once('exit', (code) => resolve(code));
+  });
+
+let temp: ReturnType<typeof makeTempDir>;
+let media: SyntheticMedia;
+let overlay: string;
+
+beforeAll(() => {
+  temp = makeTempDir();
+  media = createSyntheticRpiMedia({ dir: temp.dir, scale: 1 });
+  overlay = createOverlay(temp.dir, 'worker-host');
+});
+afterAll(() => temp.cleanup());
+
+const buildRequest = (output: string, jobId: string) => ({
+  type: 'request',
+  id: jobId,
+  command: 'card.build',
+  input: {
+    jobId,
+    request: {
+      source: { kind: 'apkovl', file: overlay },
+      media: { kind: 'file', path: media.tarball },
+      destination: { kind: 'image', path: output },
+      card: { partitionBytes: 256 << 20 },
+    },
+  },
+});
+
+describe('apkovl worker', () => {
+  it('answers each request by its id, sends job events meanwhile, and ends with its input', async () => {
+    const worker = startWorker();
+    worker.send({ type: 'request', id: 1, command: 'app.info', input: {} });
+    expect(await worker.next((message) => message.id === 1)).toMatchObject({
+      type: 'response',
+      command: 'app.info',
+      envelope: { ok: true, value: { name: 'apkovl-studio worker', platform: process.platform } },
+    });
+    const output = path.join(temp.dir, 'worker.img');
+    worker.send(buildRequest(output, 'job-a'));
+    const response = await worker.next((message) => message.id === 'job-a');
+    expect(response.envelope).toMatchObject({
+      ok: true,
+      value: { destination: { kind: 'image', path: output }, overlay: { fileName: 'worker-host.apkovl.tar.gz' } },
+    });
+    const progress = worker.messages.filter((message) => message.type === 'event' && message.name === 'job.progress');
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.every((message) => message.payload?.jobId === 'job-a')).toBe(true);
+    expect(existsSync(output)).toBe(true);
+    worker.child.stdin.end();
+    expect(await exited(worker.child)).toBe(0);
+  });
+
+  it('answers a malformed line and an unknown command with errors, and goes on', async () => {
+    const worker = startWorker();
+    worker.send('this is not json');
+    worker.send({ type: 'request', command: 'app.info' });
+    worker.send({ type: 'request', id: 7, command: 'rm -rf', input: {} });
+    worker.send({ type: 'request', id: 8, command: 'card.build', input: { jobId: 'x', request: { source: {} } } });
+    worker.send({ type: 'request', id: 9, command: 'app.info', input: {} });
+    expect(await worker.next((message) => message.id === 9)).toMatchObject({ envelope: { ok: true } });
+    const responses = worker.messages.filter((message) => message.type === 'response');
+    expect(
+      responses.map((message) => [message.id, (message.envelope?.error as { code?: string } | undefined)?.code]),
+    ).toEqual([
+      [null, 'invalid-request'],
+      [null, 'invalid-request'],
+      [7, 'unknown-command'],
+      [8, 'invalid-request'],
+      [9, undefined],
+    ]);
+    worker.child.stdin.end();
+    expect(await exited(worker.child)).toBe(0);
+  });
+
+  it('cancels a job on request, leaving nothing behind', async () => {
+    const worker = startWorker();
+    const output = path.join(temp.dir, 'cancelled.img');
+    worker.send(buildRequest(output, 'job-c'));
+    await worker.next((message) => message.name === 'job.progress');
+    worker.send({ type: 'request', id: 'stop', command: 'job.cancel', input: { jobId: 'job-c' } });
+    expect(await worker.next((message) => message.id === 'job-c')).toMatchObject({
+      envelope: { ok: false, error: { code: 'cancelled' } },
+    });
+    expect(existsSync(output)).toBe(false);
+    expect(readdirSync(temp.dir).filter((name) => name.endsWith('.partial'))).toEqual([]);
+    worker.child.stdin.end();
+    expect(await exited(worker.child)).toBe(0);
+  });
+
+  it('stops its job and exits when its parent dies', async () => {
+    const output = path.join(temp.dir, 'orphan.img');
+    // A parent that starts the worker with a pipe it holds, starts a build, then is killed.
+    const script = `
+      const { spawn } = require('node:child_process');
+      const worker = spawn(process.execPath, [${JSON.stringify(cliPath)}, 'worker'], { stdio: ['pipe', 'pipe', 'inherit'] });
+      worker.stdout.once('data', () => process.stdout.write(String(worker.pid) + '\\n'));
+      worker.stdin.write(${JSON.stringify(`${JSON.stringify(buildRequest(output, 'job-o'))}\n`)});
+      setInterval(() => {}, 1000);
+    `;
+    const parent = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const workerPid = await new Promise<number>((resolve) =>
+      parent.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))),
+    );
+    parent.kill('SIGKILL');
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await expect.poll(() => alive(workerPid), { timeout: 20_000, interval: 100 }).toBe(false);
+    expect(existsSync(output)).toBe(false);
+    expect(readdirSync(temp.dir).filter((name) => name.endsWith('.partial'))).toEqual([]);
+  });
+});
