@@ -113,7 +113,8 @@ export async function checkManifest(
   const changes: VerifyChange[] = [];
   let matching = 0;
   const listed = new Set<CardFile>();
-  const compare = async (entry: ManifestFile, sha256: () => Promise<string | null>) => {
+  // Link copies are among the files, with the hash of the file each resolves to.
+  const compare = async (entry: ManifestFile) => {
     const file = card.find(entry.path);
     if (file !== null) listed.add(file);
     if (file === null || file.isDirectory) {
@@ -133,8 +134,7 @@ export async function checkManifest(
       );
       return;
     }
-    const expected = await sha256();
-    if (file.size === entry.size && digest.sha256 === expected) {
+    if (file.size === entry.size && digest.sha256 === entry.sha256) {
       matching += 1;
       return;
     }
@@ -144,17 +144,7 @@ export async function checkManifest(
   };
   for (const entry of manifest.files) {
     if (entry.path === manifest.apkovl?.path) continue;
-    await compare(entry, () => Promise.resolve(entry.sha256));
-  }
-  for (const link of manifest.links) {
-    // FAT has no links: the card holds a copy of the target's data, which must match it.
-    const target = card.find(link.target);
-    const targetDigest = target === null ? null : await card.digest(target);
-    const original = manifest.files.find((entry) => entry.path === link.target);
-    const mtime = original?.mtime ?? 0;
-    await compare({ path: link.path, size: target?.size ?? -1, sha256: '', mtime }, () =>
-      Promise.resolve(targetDigest?.ok === true ? targetDigest.sha256 : null),
-    );
+    await compare(entry);
   }
   changes.push(...extraFiles(card, listed, problems));
   if (volume !== null && volume.serial !== manifest.volume.serial) {
@@ -167,7 +157,7 @@ export async function checkManifest(
     );
   }
   return makeCheck('manifest', TITLE, {
-    summary: `${matching} of ${count(manifest.files.length + manifest.links.length - (manifest.apkovl ? 1 : 0), 'file')} as written${manifest.apkovl ? ' (the apkovl is checked below)' : ''}`,
+    summary: `${matching} of ${count(manifest.files.length - (manifest.apkovl ? 1 : 0), 'file')} as written${manifest.apkovl ? ' (the apkovl is checked below)' : ''}`,
     details: [
       `written by ${displayText(manifest.tool.name)} ${displayText(manifest.tool.version)} from ${displayText(manifest.bootMedia.file)}`,
       ...(manifest.definition === null ? [] : [`apkovl generated from ${displayText(manifest.definition.file)}`]),
