@@ -16,7 +16,7 @@ import { checkApkovl } from './apkovl-check.js';
 import { checkBootFiles } from './boot-files-check.js';
 import type { CardReader } from './card-reader.js';
 import { makeCheck } from './checks.js';
-import { checkDefinition, loadMachine } from './definition-check.js';
+import { checkDefinition, loadMachine, type LoadedMachine } from './definition-check.js';
 import { checkFilesystem } from './filesystem-check.js';
 import { checkFirstBoot } from './first-boot-check.js';
 import { checkManifest, readManifest } from './manifest-check.js';
@@ -80,7 +80,7 @@ export async function verifyCard(request: VerifyRequest, options: VerifyOptions)
     manifest: null,
     freeBytes: null,
   };
-  const report: Omit<VerifyReport, 'verdict' | 'headline' | 'todo' | 'checks' | 'seconds'> = {
+  const report: Examination['report'] = {
     card: facts,
     firstBoot: null,
     definition: null,
@@ -97,41 +97,7 @@ export async function verifyCard(request: VerifyRequest, options: VerifyOptions)
       facts.volume = filesystem.volume;
       facts.freeBytes = filesystem.freeBytes;
       if (filesystem.reader !== null) {
-        const card = filesystem.reader;
-        const manifestRead = await readManifest(card);
-        const manifest = manifestRead.state === 'read' ? manifestRead.manifest : null;
-        if (manifest !== null) {
-          const { tool, created, bootMedia, definition, files } = manifest;
-          facts.manifest = { tool, created, bootMedia, definition, files: files.length };
-        }
-        const release = await checkRelease(card, manifest);
-        checks.set('release', release.check);
-        Object.assign(facts, release.facts);
-        checks.set('boot-files', await checkBootFiles(card));
-
-        const media = given ?? (await cachedMedia(options.cache, manifest, release.facts));
-        if (media !== null) {
-          const result = await compareMedia(card, media, options);
-          if (givenHash !== null) media.sha256 = await givenHash;
-          const compared = await checkBootMedia(card, media, result, manifest);
-          checks.set('boot-media', compared.check);
-          report.bootMedia = compared.comparison;
-        }
-        await readEverything(card, options);
-        checks.set('manifest', await checkManifest(card, manifestRead, facts.volume, report.bootMedia !== null));
-        const apkovl = await checkApkovl(card, manifest);
-        checks.set('apkovl', apkovl.check);
-        facts.apkovl = apkovl.facts;
-        if (machine !== null) {
-          const compared = await checkDefinition(machine, apkovl, release.facts, manifest, {
-            mtime: options.sourceDateEpoch ?? 0,
-          });
-          checks.set('definition', compared.check);
-          report.definition = compared.comparison;
-        }
-        const firstBoot = await checkFirstBoot(card);
-        checks.set('first-boot', firstBoot.check);
-        report.firstBoot = firstBoot.firstBoot;
+        await examineFiles(filesystem.reader, { checks, report, machine, given, givenHash, options });
       }
     }
   } finally {
@@ -148,6 +114,59 @@ export async function verifyCard(request: VerifyRequest, options: VerifyOptions)
     checks: ordered,
     seconds: (options.now() - started) / 1000,
   };
+}
+
+interface Examination {
+  checks: Map<VerifyCheckId, VerifyCheck>;
+  report: Omit<VerifyReport, 'verdict' | 'headline' | 'todo' | 'checks' | 'seconds'>;
+  machine: LoadedMachine | null;
+  given: LocatedMedia | null;
+  givenHash: Promise<string> | null;
+  options: VerifyOptions;
+}
+
+/**
+ * Everything that reads the card's files: the release, the boot files, the boot media (read in
+ * step with the card, so each boot file is read once), every other file, the manifest, the
+ * apkovl, the definition and the first-boot report.
+ */
+async function examineFiles(card: CardReader, examination: Examination): Promise<void> {
+  const { checks, report, machine, given, givenHash, options } = examination;
+  const facts = report.card;
+  const manifestRead = await readManifest(card);
+  const manifest = manifestRead.state === 'read' ? manifestRead.manifest : null;
+  if (manifest !== null) {
+    const { tool, created, bootMedia, definition, files } = manifest;
+    facts.manifest = { tool, created, bootMedia, definition, files: files.length };
+  }
+  const release = await checkRelease(card, manifest);
+  checks.set('release', release.check);
+  Object.assign(facts, release.facts);
+  checks.set('boot-files', await checkBootFiles(card));
+
+  const media = given ?? (await cachedMedia(options.cache, manifest, release.facts));
+  if (media !== null) {
+    const result = await compareMedia(card, media, options);
+    if (givenHash !== null) media.sha256 = await givenHash;
+    const compared = await checkBootMedia(card, media, result, manifest);
+    checks.set('boot-media', compared.check);
+    report.bootMedia = compared.comparison;
+  }
+  await readEverything(card, options);
+  checks.set('manifest', await checkManifest(card, manifestRead, facts.volume, report.bootMedia !== null));
+  const apkovl = await checkApkovl(card, manifest);
+  checks.set('apkovl', apkovl.check);
+  facts.apkovl = apkovl.facts;
+  if (machine !== null) {
+    const compared = await checkDefinition(machine, apkovl, release.facts, manifest, {
+      mtime: options.sourceDateEpoch ?? 0,
+    });
+    checks.set('definition', compared.check);
+    report.definition = compared.comparison;
+  }
+  const firstBoot = await checkFirstBoot(card);
+  checks.set('first-boot', firstBoot.check);
+  report.firstBoot = firstBoot.firstBoot;
 }
 
 /** A check that did not run, and why. */
