@@ -1,10 +1,10 @@
-import { AppError } from '../../shared/errors.js';
 import type { LocatedIssue } from '../../shared/model/machine-yaml.js';
 import type { BuildSummary } from '../../shared/model/build-image.js';
 import type { ProgressListener } from '../../shared/model/progress.js';
 import type { BuildRequest, VerifyRequest } from '../../shared/model/requests.js';
 import type { VerifyReport } from '../../shared/model/verify-report.js';
 import type { FileKind } from './files/file-kind.js';
+import type { DeviceIdentity } from '../../shared/model/device-identity.js';
 import type { ClassifiedDrive, Drive, PathLocation } from '../../shared/model/drive.js';
 import type { TargetContext, UnmountReport } from './drives/drive-service.js';
 import type { CacheEntry } from './releases/cache.js';
@@ -92,6 +92,8 @@ export interface Services {
   unmountDrive(drive: Drive): Promise<UnmountReport>;
   /** Which drives hold a file or folder. */
   locatePath(path: string): Promise<PathLocation>;
+  /** A device named to be written: the drive as classified now, and its identity to confirm. */
+  describeTarget(device: string): Promise<{ drive: ClassifiedDrive; identity: DeviceIdentity }>;
 }
 
 function sourceDateEpoch(env: ServiceDependencies['env']): number | undefined {
@@ -127,7 +129,7 @@ export function createServices(dependencies: ServiceDependencies): Services {
     listCache: async (cacheDir) => (await cache(cacheDir)).list(),
     pruneCache: async ({ cacheDir, ...options }) => (await cache(cacheDir)).prune(options),
     async build(request, job = {}) {
-      const { buildToImage } = await import('./build/run-build.js');
+      const { buildToDevice, buildToImage } = await import('./build/run-build.js');
       const planContext = {
         sourceDateEpoch: epoch,
         fetchRelease: async ({ cacheDir, ...wanted }: Parameters<PlanContext['fetchRelease']>[0]) =>
@@ -143,7 +145,9 @@ export function createServices(dependencies: ServiceDependencies): Services {
       };
       const options = { now: dependencies.now, tool, ...job };
       if (request.destination.kind === 'image') return buildToImage(request, planContext, options);
-      throw new AppError('usage', 'writing to a device is not available in this build', { location: '--device' });
+      const { driveGuard } = await import('./drives/drive-guard.js');
+      const cacheDir = cacheDirectory(request.media.kind === 'fetch' ? request.media.cacheDir : undefined);
+      return buildToDevice(request, planContext, { ...options, drives: driveGuard(), cacheDir });
     },
     async verifyCard(request, job = {}) {
       const { verifyCard } = await import('./verify/verify-card.js');
@@ -161,6 +165,11 @@ export function createServices(dependencies: ServiceDependencies): Services {
     resolveTarget: async (device, context) => (await drives()).resolveTarget(device, context),
     unmountDrive: async (drive) => (await drives()).unmountDrive(drive),
     locatePath: async (path) => (await drives()).locatePath(path),
+    async describeTarget(device) {
+      const drive = await (await drives()).resolveTarget(device);
+      const identity = await (await import('./flash/device-identity.js')).readDeviceIdentity(device);
+      return { drive, identity };
+    },
     saveDefinition: async (options) => (await import('./machine/save-definition.js')).saveDefinition(options),
     writeOverlay: async (options) =>
       (await overlays()).writeOverlay({ ...options, ...(epoch !== undefined ? { mtime: epoch } : {}) }),

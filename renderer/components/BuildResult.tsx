@@ -1,5 +1,6 @@
 import type { BuildSummary } from '../../shared/model/build-image.js';
 import { formatBytes } from '../../shared/model/size.js';
+import { displayText } from '../../shared/rules/display.js';
 
 export function BuildResult({ summary }: { summary: BuildSummary }) {
   const rows: [string, string][] = [
@@ -14,10 +15,11 @@ export function BuildResult({ summary }: { summary: BuildSummary }) {
       `label ${summary.filesystem.label}, serial ${summary.filesystem.volumeId}, ${formatBytes(summary.filesystem.clusterSize)} clusters`,
     ],
     ['Content', `${summary.files} files in ${summary.directories} folders, ${formatBytes(summary.fileBytes)}`],
-    ['Overlay', summary.overlay ? summary.overlay.fileName : 'none'],
+    ['Overlay', summary.overlay ? displayText(summary.overlay.fileName) : 'none'],
     ['Free space', formatBytes(summary.filesystem.freeBytes)],
   ];
-  for (const name of summary.dropped) rows.push(['Removed', `${name} (shipped with the boot media)`]);
+  // Names from the boot media: control characters and direction overrides shown as escapes.
+  for (const name of summary.dropped) rows.push(['Removed', `${displayText(name)} (shipped with the boot media)`]);
   return (
     <section className="result" aria-label="Result">
       <h2>Card image ready</h2>

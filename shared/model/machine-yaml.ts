@@ -1,7 +1,11 @@
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
+import { closestName } from '../rules/closest-name.js';
+import { displayText } from '../rules/display.js';
 import { checkMachine } from '../rules/machine.js';
 import { machineSchema, type Machine } from './machine.js';
+import { isSecretField, misplacedSecretMessage } from './secret-fields.js';
+import { brokenAlias, excessiveAliases, MAX_ALIAS_COUNT } from './yaml-aliases.js';
 
 /**
  * Machine definitions from YAML text: parse, substitute `${secret:name}`, validate against the
@@ -31,6 +35,11 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return text === '' ? '(top level)' : text;
 }
 
+/** The first line of a yaml library error, without its position (issues carry it) or the source it quotes. */
+function yamlErrorMessage(message: string): string {
+  return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
+}
+
 /** Parse a secrets file: a YAML mapping of names to strings. */
 export function parseSecrets(text: string): { secrets: Record<string, string>; issues: LocatedIssue[] } {
   const lineCounter = new LineCounter();
@@ -39,7 +48,7 @@ export function parseSecrets(text: string): { secrets: Record<string, string>; i
     path: '(secrets)',
     line: error.linePos?.[0].line ?? null,
     column: error.linePos?.[0].col ?? null,
-    message: error.message.split('\n')[0] ?? error.message,
+    message: yamlErrorMessage(error.message),
     severity: 'error',
   }));
   const secrets: Record<string, string> = {};
@@ -64,7 +73,7 @@ export function parseSecrets(text: string): { secrets: Record<string, string>; i
     const position = item.key && isScalar(item.key) && item.key.range ? lineCounter.linePos(item.key.range[0]) : null;
     if (!/^[A-Za-z0-9_.-]+$/.test(key)) {
       issues.push({
-        path: key,
+        path: key === '' ? '(secrets)' : displayText(key),
         line: position?.line ?? null,
         column: position?.col ?? null,
         message: 'a secret name has letters, digits, _ . or - only',
@@ -77,7 +86,9 @@ export function parseSecrets(text: string): { secrets: Record<string, string>; i
         path: key,
         line: position?.line ?? null,
         column: position?.col ?? null,
-        message: `the secret ${key} must be a text value`,
+        message: isAlias(item.value)
+          ? `the secret ${key} is an alias (*${displayText(item.value.source)}): write the value itself`
+          : `the secret ${key} must be a text value`,
         severity: 'error',
       });
       continue;
@@ -87,26 +98,37 @@ export function parseSecrets(text: string): { secrets: Record<string, string>; i
   return { secrets, issues };
 }
 
+interface SecretReferences {
+  /** References to secrets that are not there (or no secrets at all). */
+  missing: { path: PropertyKey[]; name: string }[];
+  /** References in fields that would store the value in clear text: left as written. */
+  misplaced: PropertyKey[][];
+}
+
 function substitute(
   value: unknown,
   secrets: Record<string, string> | null,
   path: PropertyKey[],
-  missing: { path: PropertyKey[]; name: string }[],
+  references: SecretReferences,
 ): unknown {
   if (typeof value === 'string') {
+    if (!isSecretField(path)) {
+      if (value.search(SECRET) !== -1) references.misplaced.push(path);
+      return value;
+    }
     return value.replace(SECRET, (_match, name: string) => {
       const secret = secrets?.[name];
       if (secret === undefined) {
-        missing.push({ path, name });
+        references.missing.push({ path, name });
         return '';
       }
       return secret;
     });
   }
-  if (Array.isArray(value)) return value.map((item, index) => substitute(item, secrets, [...path, index], missing));
+  if (Array.isArray(value)) return value.map((item, index) => substitute(item, secrets, [...path, index], references));
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, substitute(item, secrets, [...path, key], missing)]),
+      Object.entries(value).map(([key, item]) => [key, substitute(item, secrets, [...path, key], references)]),
     );
   }
   return value;
@@ -138,20 +160,6 @@ function knownKeys(path: PropertyKey[]): string[] {
     });
   }
   return [...new Set(definitions.flatMap(unwrap).flatMap((definition) => Object.keys(definition.shape ?? {})))];
-}
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i += 1) {
-    let previous = row[0] as number;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j += 1) {
-      const current = row[j] as number;
-      row[j] = Math.min((row[j] as number) + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length] as number;
 }
 
 type Issue = z.core.$ZodIssue;
@@ -204,7 +212,8 @@ function locate(
   return { line: null, column: null };
 }
 
-type Locator = (path: PropertyKey[], key?: string) => { line: number | null; column: number | null };
+/** Maps a field path (and optionally one of its keys) to a line and column of the source text. */
+export type Locator = (path: PropertyKey[], key?: string) => { line: number | null; column: number | null };
 
 /**
  * Validate a definition given as plain data (from YAML, or from the app's form): substitute
@@ -223,10 +232,11 @@ export function validateMachine(
     return out;
   };
   const add = (path: PropertyKey[], message: string, severity: LocatedIssue['severity'], key?: string) => {
+    // Keys and values of the definition reach messages ("unknown key ..."): no control characters.
     issues.push({
-      path: formatPath(key === undefined ? path : [...path, key]),
+      path: displayText(formatPath(key === undefined ? path : [...path, key])),
       ...locate(path, key),
-      message: scrub(message),
+      message: displayText(scrub(message)),
       severity,
     });
   };
@@ -234,9 +244,10 @@ export function validateMachine(
     add([], 'a machine definition is a YAML mapping (version: 1, hostname: ..., target: ...)', 'error');
     return { machine: null, issues };
   }
-  const missing: { path: PropertyKey[]; name: string }[] = [];
-  const substituted = substitute(raw, secrets, [], missing);
-  for (const reference of missing) {
+  const references: SecretReferences = { missing: [], misplaced: [] };
+  const substituted = substitute(raw, secrets, [], references);
+  for (const path of references.misplaced) add(path, misplacedSecretMessage, 'error');
+  for (const reference of references.missing) {
     add(
       reference.path,
       secrets === null
@@ -247,19 +258,19 @@ export function validateMachine(
   }
   const parsed = machineSchema.safeParse(substituted, { reportInput: true });
   if (!parsed.success) {
-    const secretPaths = new Set(missing.map((reference) => formatPath(reference.path)));
+    const secretPaths = new Set(
+      [...references.missing.map((reference) => reference.path), ...references.misplaced].map(formatPath),
+    );
     for (const { path: issuePath, issue } of parsed.error.issues.flatMap((found) => flatten(found))) {
-      // A missing secret was replaced by nothing: its field's own complaint would only confuse.
+      // A secret that is missing or misplaced was not substituted: its field's own complaint would only confuse.
       if (secretPaths.has(formatPath(issuePath))) continue;
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) {
           const known = knownKeys(issuePath);
-          const closest = known
-            .map((name) => ({ name, score: distance(key, name) }))
-            .sort((a, b) => a.score - b.score)[0];
+          const closest = closestName(key, known);
           const hint =
-            closest && closest.score <= Math.max(2, key.length / 3)
-              ? `; did you mean ${closest.name}?`
+            closest !== null
+              ? `; did you mean ${closest}?`
               : known.length > 0
                 ? `; known keys: ${known.join(', ')}`
                 : '';
@@ -284,11 +295,29 @@ export function parseMachineYaml(text: string, secrets: Record<string, string> |
     path: '(yaml)',
     line: error.linePos?.[0].line ?? null,
     column: error.linePos?.[0].col ?? null,
-    message: (error.message.split('\n')[0] ?? error.message).replace(/ at line \d+, column \d+:?$/, ''),
+    message: yamlErrorMessage(error.message),
     severity: 'error' as const,
   }));
   if (issues.length > 0) return { machine: null, issues };
-  return validateMachine(document.toJS({ maxAliasCount: 100 }), secrets, (path, key) =>
-    locate(document, lineCounter, path, key),
-  );
+  const broken = brokenAlias(document, lineCounter);
+  if (broken !== null) return { machine: null, issues: [{ path: '(yaml)', ...broken, severity: 'error' }] };
+  let raw: unknown;
+  try {
+    raw = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    // The yaml library's guard against alias bombs ("Excessive alias count ...").
+    if (!(error instanceof ReferenceError)) throw error;
+    return {
+      machine: null,
+      issues: [{ path: '(yaml)', ...excessiveAliases(document, lineCounter), severity: 'error' }],
+    };
+  }
+  return validateMachine(raw, secrets, (path, key) => locate(document, lineCounter, path, key));
+}
+
+/** Where fields are in a definition's text, for problems found after parsing (source files, ...). */
+export function yamlLocator(text: string): Locator {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, uniqueKeys: true });
+  return (path, key) => locate(document, lineCounter, path, key);
 }

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { hostnameProblem } from '../rules/hostname.js';
+import { keymapProblem } from '../rules/keymap.js';
 import { cidrProblem, isIp, isIpv4, isIpv6 } from '../rules/network.js';
 import { MAX_MBR_PARTITION_BYTES, parseSize } from './size.js';
+import { timeZoneProblem } from '../rules/time-zone.js';
 import { architectures, boards } from './targets.js';
 
 /** The bytes of a size such as 1GiB; null when it is not one (the regex reports that). */
@@ -40,10 +42,15 @@ const sshKey = z
     'not an SSH public key (one line, e.g. "ssh-ed25519 AAAA... me@laptop")',
   );
 
-const hostname = z.string().superRefine((value, context) => {
-  const problem = hostnameProblem(value);
-  if (problem !== null) context.addIssue({ code: 'custom', message: problem });
-});
+/** A zod refinement from a rule that says what is wrong with a value, or null. */
+const refineWith =
+  (problemOf: (value: string) => string | null) =>
+  (value: string, context: z.RefinementCtx): void => {
+    const problem = problemOf(value);
+    if (problem !== null) context.addIssue({ code: 'custom', message: problem });
+  };
+
+const hostname = z.string().superRefine(refineWith(hostnameProblem));
 
 const cidr = (family: 4 | 6) =>
   z.string().superRefine((value, context) => {
@@ -98,7 +105,9 @@ export const wifiNetworkSchema = z.strictObject({
       message: 'a WPA passphrase has 8 to 63 printable ASCII characters (or give the 64-hex-digit PSK)',
     })
     .optional()
-    .describe('passphrase; stored on the card only as the derived PSK. Omit for an open network'),
+    .describe(
+      'passphrase, or "${secret:name}" from the secrets file; stored on the card only as the derived PSK. Omit for an open network',
+    ),
   hidden: z.boolean().default(false),
   priority: z.number().int().min(0).max(1000).optional(),
 });
@@ -128,7 +137,11 @@ export const userSchema = z.strictObject({
   uid: z.number().int().min(1000).max(60000).optional().describe('default: 1000, 1001, ... in order'),
   groups: z.array(userName).default([]),
   shell: z.string().default('/bin/sh'),
-  password: password.optional().describe('plain text (hashed at build time, SHA-512 crypt) or "locked" (default)'),
+  password: password
+    .optional()
+    .describe(
+      'plain text or "${secret:name}" (hashed at build time, SHA-512 crypt), or "locked" (default). The only fields that take secrets are this one, root.password and Wi-Fi psk',
+    ),
   password_hash: z
     .string()
     .regex(/^\$(6|5|2[aby])\$/, 'use a SHA-512 crypt hash ($6$...); musl has no yescrypt')
@@ -139,7 +152,9 @@ export const userSchema = z.strictObject({
 
 export const rootSchema = z.strictObject({
   ssh_authorized_keys: z.array(sshKey).default([]),
-  password: password.default('locked'),
+  password: password
+    .default('locked')
+    .describe('plain text or "${secret:name}" (hashed at build time, SHA-512 crypt), or "locked"'),
   password_hash: z
     .string()
     .regex(/^\$(6|5|2[aby])\$/, 'use a SHA-512 crypt hash ($6$...)')
@@ -240,12 +255,16 @@ export const machineSchema = z.strictObject({
   alpine: alpineSchema.prefault({}),
   timezone: z
     .string()
-    .regex(/^(UTC|[A-Z][A-Za-z_-]+(\/[A-Za-z0-9_+-]+){1,2})$/, 'use an IANA zone such as Europe/Berlin, or UTC')
-    .default('UTC'),
+    .superRefine(refineWith(timeZoneProblem))
+    .default('UTC')
+    .describe("an IANA time zone of Alpine's tzdata, e.g. Europe/Berlin or UTC"),
   keymap: z
     .string()
-    .regex(/^[a-z]{2,8} [a-z0-9_-]+$/, 'write "layout variant", e.g. "de de-nodeadkeys" or "us us"')
-    .optional(),
+    .superRefine(refineWith(keymapProblem))
+    .optional()
+    .describe(
+      'console keymap of Alpine\'s kbd-bkeymaps, "layout variant" as setup-keymap takes it: "us us", "de de-nodeadkeys"',
+    ),
   network: networkSchema.prefault({}),
   users: z.array(userSchema).default([]),
   root: rootSchema.prefault({}),

@@ -25,6 +25,12 @@ export interface ApkovlMember {
 export interface LintFinding {
   rule: string;
   severity: 'error' | 'warning';
+  /**
+   * The member is unsafe to unpack (it would land outside the overlay's root, make a device
+   * node, or link to files the overlay does not hold) or cannot be unpacked at all: `build`
+   * refuses such an overlay. Other errors break part of the boot and are build warnings.
+   */
+  unsafe: boolean;
   message: string;
   member: string | null;
   fix: string;
@@ -42,11 +48,28 @@ interface LintContext {
 export interface LintRule {
   id: string;
   description: string;
-  check(context: LintContext): Omit<LintFinding, 'rule'>[];
+  /** Every finding of this rule makes the overlay unsafe: `build` refuses it. */
+  unsafe?: boolean;
+  check(context: LintContext): Omit<LintFinding, 'rule' | 'unsafe'>[];
 }
+
+/** Files the rules read by name: a reader keeps their content whatever else it leaves out. */
+export const LINT_TEXT_FILES: ReadonlySet<string> = new Set([
+  'etc/hostname',
+  'etc/passwd',
+  'etc/group',
+  'etc/apk/world',
+  'etc/apk/repositories',
+]);
 
 function clean(name: string): string {
   return name.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+}
+
+/** "a/b/c" -> ["a", "a/b"]. */
+function ancestors(path: string): string[] {
+  const parts = path.split('/');
+  return parts.slice(1).map((_, index) => parts.slice(0, index + 1).join('/'));
 }
 
 function decode(bytes: Uint8Array): string {
@@ -135,27 +158,111 @@ export const lintRules: LintRule[] = [
     },
   },
   {
-    id: 'member-names',
-    description: 'Member names are relative, without ./ and without ..',
+    id: 'member-paths',
+    description: 'Member names stay inside the overlay: not absolute, no .. (unsafe: build refuses them)',
+    unsafe: true,
     check({ members }) {
       return members.flatMap((member) => {
         if (member.name.startsWith('/'))
           return [
-            finding('error', 'the name is absolute', member.name, 'store paths relative to /, e.g. etc/hostname'),
-          ];
-        if (member.name.startsWith('./'))
-          return [
             finding(
               'error',
-              'the name starts with ./, which BusyBox tar keeps and apk cannot parse',
+              'the name is absolute: unpacked, it would replace that file of the system',
               member.name,
-              'pack from inside the folder without ./: tar -czf x.apkovl.tar.gz etc',
+              'store paths relative to /, e.g. etc/hostname',
             ),
           ];
         if (member.name.split('/').includes('..'))
-          return [finding('error', 'the name contains ..', member.name, 'remove the member')];
+          return [
+            finding(
+              'error',
+              'the name contains .., which leads out of the folder it is unpacked in',
+              member.name,
+              'remove the member',
+            ),
+          ];
         return [];
       });
+    },
+  },
+  {
+    id: 'member-names',
+    description: 'Member names are written without ./',
+    check({ members }) {
+      return members.flatMap((member) =>
+        member.name.startsWith('./')
+          ? [
+              finding(
+                'error',
+                'the name starts with ./, which BusyBox tar keeps and apk cannot parse',
+                member.name,
+                'pack from inside the folder without ./: tar -czf x.apkovl.tar.gz etc',
+              ),
+            ]
+          : [],
+      );
+    },
+  },
+  {
+    id: 'member-types',
+    description:
+      'Members are files, folders and links that stay inside the overlay: no device nodes, no hard links to files it does not hold, nothing written through its own symbolic links, no sparse or unknown tar types (unsafe: build refuses them)',
+    unsafe: true,
+    check({ members }) {
+      const stored = new Set<string>();
+      const symlinks = new Set<string>();
+      const out = [];
+      for (const member of members) {
+        const path = clean(member.name);
+        const through = ancestors(path).find((parent) => symlinks.has(parent));
+        if (through !== undefined) {
+          out.push(
+            finding(
+              'error',
+              `it is unpacked through the symbolic link ${through}, which the overlay itself makes: it would land wherever that link points`,
+              member.name,
+              'store the member under its real path, and the link on its own',
+            ),
+          );
+        }
+        if (member.type === 'character-device' || member.type === 'block-device') {
+          out.push(
+            finding(
+              'error',
+              `a ${member.type.replace('-', ' ')}: unpacked at boot, it gives access to hardware under a name of the overlay's choosing`,
+              member.name,
+              'remove it; device nodes are made by devtmpfs, mdev or udev',
+            ),
+          );
+        } else if (member.type === 'link') {
+          const target = clean(member.linkname ?? '');
+          if ((member.linkname ?? '').startsWith('/') || target.split('/').includes('..') || !stored.has(target)) {
+            out.push(
+              finding(
+                'error',
+                `a hard link to ${member.linkname ?? '(nothing)'}, which is not a file earlier in the overlay: it would link to a file of the system it is unpacked on`,
+                member.name,
+                'store the file itself, or a symbolic link',
+              ),
+            );
+          }
+        } else if (member.type === 'sparse-file' || member.type.startsWith('unknown')) {
+          out.push(
+            finding(
+              'error',
+              member.type === 'sparse-file'
+                ? 'a sparse file (tar --sparse), which BusyBox tar does not unpack'
+                : `a member of tar type ${member.type.replace('unknown ', '')}, which BusyBox tar does not unpack`,
+              member.name,
+              'pack the overlay again with tar, without --sparse',
+            ),
+          );
+        }
+        if (member.type === 'symlink') symlinks.add(path);
+        else symlinks.delete(path);
+        if (member.type !== 'directory') stored.add(path);
+      }
+      return out;
     },
   },
   {
@@ -548,5 +655,7 @@ export function lintApkovl(fileName: string | null, members: ApkovlMember[]): Li
         .map((member) => new RegExp(`^etc/runlevels/${level}/([^/]+)$`).exec(clean(member.name))?.[1])
         .filter((name): name is string => name !== undefined),
   };
-  return lintRules.flatMap((rule) => rule.check(context).map((found) => ({ rule: rule.id, ...found })));
+  return lintRules.flatMap((rule) =>
+    rule.check(context).map((found) => ({ rule: rule.id, ...found, unsafe: rule.unsafe === true })),
+  );
 }

@@ -87,7 +87,7 @@ describe('unknown options', () => {
   it('leave a missing required option to be reported when it is the only problem', () => {
     const result = runCli(overlayBuild());
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/required option '-o, --output <file>' not specified/);
+    expect(result.stderr).toMatch(/give --output \(an image file\) or --device \(a drive\), one of them/);
     const init = runCli(['init']);
     expect(init.status).toBe(2);
     expect(init.stderr).toMatch(/required option '-t, --template <name>' not specified/);

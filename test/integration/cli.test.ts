@@ -152,10 +152,28 @@ describe('apkovl CLI', () => {
     expect(result.stderr).toMatch(/--size: cannot read "huge" as a size/);
   });
 
+  it('gives every command (and subcommand) an example in its help', () => {
+    const listed = (help: string) =>
+      help
+        .split(/\nCommands:\n/)[1]
+        ?.split('\n')
+        .map((line) => /^ {2}([a-z]+)/.exec(line)?.[1])
+        .filter((name): name is string => name !== undefined && name !== 'help') ?? [];
+    const commands = listed(runCli(['--help']).stdout);
+    expect(commands).toEqual(expect.arrayContaining(['build', 'drives', 'worker', 'cache']));
+    for (const command of commands) {
+      const help = runCli(['help', command]).stdout;
+      expect(help, command).toMatch(/\nExamples?( \([^)]*\))?:\n {2}.*apkovl /);
+      for (const sub of listed(help)) {
+        expect(runCli([command, sub, '--help']).stdout, `${command} ${sub}`).toMatch(/\nExamples?:\n {2}apkovl /);
+      }
+    }
+  });
+
   it('exits with 2 on usage errors', () => {
     const result = runCli(['build', '--overlay', overlay]);
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/required option '-o, --output <file>' not specified/);
+    expect(result.stderr).toMatch(/give --output \(an image file\) or --device \(a drive\)/);
     const unknown = runCli(['fetch', '--board', 'rpi', '--arch', 'mips']);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/option '--arch <arch>' argument 'mips' is invalid/);

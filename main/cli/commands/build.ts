@@ -2,13 +2,17 @@ import { Command } from 'commander';
 import { AppError } from '../../../shared/errors.js';
 import { describeFileSpace, formatBytes, parseSize } from '../../../shared/model/size.js';
 import type { BuildSummary } from '../../../shared/model/build-image.js';
-import { buildRequestSchema, type BuildRequest } from '../../../shared/model/requests.js';
+import { buildRequestSchema, type BuildRequest, type BuildRequestInput } from '../../../shared/model/requests.js';
 import { checkParameters } from '../../services/boot-media/compose.js';
 import { checkPartitionSize } from '../../services/build/card-checks.js';
 import { DEFAULT_IMAGE_PARTITION_BYTES, DEFAULT_VOLUME_LABEL } from '../../services/build/defaults.js';
 import { sourceKindOf } from '../../services/files/file-kind.js';
 import { encodeVolumeLabel } from '../../services/image/fat32-boot-sector.js';
+import { assertDriveWritable } from '../../../shared/rules/drive-safety.js';
+import { confirmErasure } from '../confirm.js';
+import { displayText } from '../../../shared/rules/display.js';
 import type { CommandContext } from '../context.js';
+import { requireDeviceAccess } from '../privileges.js';
 import { collect, flagValue } from '../flags.js';
 
 interface BuildFlags {
@@ -19,7 +23,10 @@ interface BuildFlags {
   offline?: boolean;
   overlay?: string;
   secrets?: string;
-  output: string;
+  output?: string;
+  device?: string;
+  yes?: boolean;
+  largeDrive?: boolean;
   size?: string;
   label?: string;
   usercfg?: string;
@@ -29,8 +36,12 @@ interface BuildFlags {
 }
 
 export function describeBuild(summary: BuildSummary): string {
+  const headline =
+    summary.destination.kind === 'device'
+      ? `Wrote ${summary.output} (${formatBytes(summary.imageBytes)} drive, ${formatBytes(summary.bytesWritten)} written, ${summary.seconds.toFixed(1)} s)`
+      : `Built ${summary.output} (${formatBytes(summary.imageBytes)} image, ${summary.seconds.toFixed(2)} s)`;
   const lines = [
-    `Built ${summary.output} (${formatBytes(summary.imageBytes)} image, ${summary.seconds.toFixed(2)} s)`,
+    headline,
     `  Alpine       ${summary.alpineRelease ?? 'unknown release'}`,
     `  partition    ${formatBytes(summary.partition.bytes)} FAT32 at 1 MiB (MBR type 0x${summary.partition.type
       .toString(16)
@@ -41,14 +52,22 @@ export function describeBuild(summary: BuildSummary): string {
     `  content      ${summary.files} files in ${summary.directories} folders, ${formatBytes(summary.fileBytes)}`,
   ];
   if (summary.overlay) {
-    lines.push(`  overlay      ${summary.overlay.fileName} (sha256 ${summary.overlay.sha256.slice(0, 16)}...)`);
+    lines.push(
+      `  overlay      ${displayText(summary.overlay.fileName)} (sha256 ${summary.overlay.sha256.slice(0, 16)}...)`,
+    );
   }
   for (const name of summary.injected.filter((name) => name !== summary.overlay?.fileName)) {
-    lines.push(`  added        ${name}`);
+    lines.push(`  added        ${displayText(name)}`);
   }
-  for (const name of summary.dropped) lines.push(`  removed      ${name} (an overlay shipped with the boot media)`);
+  for (const name of summary.dropped)
+    lines.push(`  removed      ${displayText(name)} (an overlay shipped with the boot media)`);
   lines.push(`  manifest     ${summary.manifest.path} (${summary.manifest.files} files with their SHA-256)`);
   lines.push(`  free space   ${formatBytes(summary.filesystem.freeBytes)}`);
+  if (summary.verification !== null) {
+    lines.push(
+      `  read back    ${formatBytes(summary.verification.bytes)} in ${summary.verification.ranges} ranges${summary.verification.uncached ? ', bypassing every cache of this computer' : ''}: identical (${summary.verification.seconds.toFixed(1)} s)`,
+    );
+  }
   for (const warning of summary.warnings) lines.push(`  warning      ${warning}`);
   return lines.join('\n');
 }
@@ -72,7 +91,10 @@ export function buildCommand(context: CommandContext): Command {
     .option('--offline', 'use only cached boot media')
     .option('--overlay <file>', 'an apkovl to put on the card (*.apkovl.tar.gz), instead of a definition')
     .option('--secrets <file>', 'secrets file for ${secret:name} references in the definition')
-    .requiredOption('-o, --output <file>', 'image file to create (replaced only on success)')
+    .option('-o, --output <file>', 'image file to create (replaced only on success)')
+    .option('--device <device>', 'write the card straight to this drive (e.g. /dev/sdb), erasing it; Linux, as root')
+    .option('--yes', 'with --device: do not ask (for scripts); the drive rules still apply')
+    .option('--large-drive', 'with --device --yes: the drive really is larger than 128 GB')
     .option(
       '--size <size>',
       `size of the FAT32 partition, e.g. 256MiB, 2GiB (default ${formatBytes(DEFAULT_IMAGE_PARTITION_BYTES)}; the image is 1 MiB larger)`,
@@ -92,7 +114,8 @@ export function buildCommand(context: CommandContext): Command {
       '\nExamples:\n  apkovl build kiosk.yml --secrets secrets.yml --output kiosk.img     (fetches the boot media)\n' +
         '  apkovl build kiosk.yml --secrets secrets.yml --boot-media alpine-rpi-3.22.2-aarch64.tar.gz --output kiosk.img\n' +
         '  apkovl build --boot-media alpine-rpi-3.22.2-aarch64.tar.gz \\\n' +
-        '    --overlay kiosk-hall.apkovl.tar.gz --output kiosk.img --size 1GiB\n\n' +
+        '    --overlay kiosk-hall.apkovl.tar.gz --output kiosk.img --size 1GiB\n' +
+        '  sudo apkovl build kiosk.yml --secrets secrets.yml --device /dev/sdb     (asks you to type sdb first)\n\n' +
         'SOURCE_DATE_EPOCH, when set, is the timestamp of the files the tool adds.',
     )
     .action(async (source: string | undefined, flags: BuildFlags) => {
@@ -110,8 +133,18 @@ export function buildCommand(context: CommandContext): Command {
               return bytes;
             });
       if (flags.label !== undefined) flagValue('--label', () => encodeVolumeLabel(flags.label as string));
+      if ((flags.output === undefined) === (flags.device === undefined)) {
+        throw new AppError('usage', 'give --output (an image file) or --device (a drive), one of them', {
+          location: flags.output === undefined ? '--output' : '--device',
+          hint: 'apkovl build machine.yml --output card.img, or sudo apkovl build machine.yml --device /dev/sdb',
+        });
+      }
+      const destination =
+        flags.device === undefined
+          ? { kind: 'image' as const, path: flags.output as string }
+          : await confirmedDevice(context, flags.device, flags);
       const output = context.output(flags.json === true);
-      const request = await buildRequestFromFlags(source, flags, partitionBytes);
+      const request = await buildRequestFromFlags(source, flags, partitionBytes, destination);
       const summary = await context.services.build(request, {
         onProgress: (event) => output.progress(event),
         onNote: (text) => output.note(text),
@@ -128,6 +161,7 @@ async function buildRequestFromFlags(
   source: string | undefined,
   flags: BuildFlags,
   partitionBytes: number | undefined,
+  destination: BuildRequestInput['destination'],
 ): Promise<BuildRequest> {
   const sourceRequest =
     source === undefined
@@ -157,7 +191,7 @@ async function buildRequestFromFlags(
             ...(flags.cacheDir !== undefined ? { cacheDir: flags.cacheDir } : {}),
             offline: flags.offline === true,
           },
-    destination: { kind: 'image', path: flags.output },
+    destination,
     card: {
       ...(partitionBytes !== undefined ? { partitionBytes } : {}),
       ...(flags.label !== undefined ? { volumeLabel: flags.label } : {}),
@@ -171,4 +205,20 @@ async function buildRequestFromFlags(
     throw new AppError('usage', issue?.message ?? 'invalid options', { location: issue?.path.join('.') ?? '' });
   }
   return parsed.data;
+}
+
+/**
+ * The drive named with --device, as the user confirms it: refused at once when it is unsafe
+ * (the services refuse it again when they write), then shown with what will be erased.
+ */
+async function confirmedDevice(
+  context: CommandContext,
+  device: string,
+  flags: BuildFlags,
+): Promise<BuildRequestInput['destination']> {
+  await requireDeviceAccess(device);
+  const { drive, identity } = await context.services.describeTarget(device);
+  assertDriveWritable(drive, { confirmedLarge: true });
+  const { largeDriveConfirmed } = await confirmErasure(context, drive, flags);
+  return { kind: 'device', path: device, confirmed: identity, largeDriveConfirmed };
 }

@@ -36,16 +36,28 @@ function printIssues(context: CommandContext, file: string, issues: LocatedIssue
     context.stderr.write(`${issue.severity}: ${issueLocation(file, issue)}: ${issue.message}\n`);
 }
 
+/** Findings name members and quote contents of the apkovl: untrusted text, escaped for the terminal. */
 function printFindings(context: CommandContext, findings: LintFinding[]): void {
   for (const found of findings) {
+    const severity = found.unsafe ? `${found.severity} (unsafe: build refuses it)` : found.severity;
+    const member = found.member ? `${displayText(found.member)}: ` : '';
     context.stdout.write(
-      `${found.severity}: [${found.rule}] ${found.member ?? ''}${found.member ? ': ' : ''}${found.message}\n  fix: ${found.fix}\n`,
+      `${severity}: [${found.rule}] ${member}${displayText(found.message)}\n  fix: ${displayText(found.fix)}\n`,
     );
   }
 }
 
+const TYPE_LETTERS: Record<string, string> = {
+  directory: 'd',
+  symlink: 'l',
+  link: 'h',
+  'character-device': 'c',
+  'block-device': 'b',
+  fifo: 'p',
+};
+
 function modeString(type: string, mode: number): string {
-  const kind = type === 'directory' ? 'd' : type === 'symlink' ? 'l' : '-';
+  const kind = TYPE_LETTERS[type] ?? '-';
   const bits = 'rwxrwxrwx'.split('').map((letter, index) => (mode & (1 << (8 - index)) ? letter : '-'));
   return kind + bits.join('');
 }
@@ -94,6 +106,10 @@ export function overlayCommand(context: CommandContext): Command {
 export function inspectCommand(context: CommandContext): Command {
   return new Command('inspect')
     .summary('list any apkovl and check it with the lint rules')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  apkovl inspect kiosk-hall.apkovl.tar.gz\n  apkovl inspect myhost.apkovl.tar.gz --json     (members and findings as JSON)',
+    )
     .description(
       "List the members of an apkovl (generated or hand-made) and check what Alpine's initramfs needs: names, modes, owners, boot services, world, line endings, ...",
     )
@@ -110,11 +126,12 @@ export function inspectCommand(context: CommandContext): Command {
         }));
         context.respond('apkovl.inspect', { file, members, findings: result.findings });
       } else {
+        // Names, link targets and owners come from the archive: escaped, one line per member.
         for (const member of result.members) {
-          const owner = `${member.uname || member.uid}/${member.gname || member.gid}`.padEnd(13);
-          const link = member.linkname ? ` -> ${member.linkname}` : '';
+          const owner = displayText(`${member.uname || member.uid}/${member.gname || member.gid}`).padEnd(13);
+          const link = member.linkname ? ` -> ${displayText(member.linkname)}` : '';
           context.stdout.write(
-            `${modeString(member.type, member.mode)} ${owner} ${String(member.size).padStart(8)} ${member.name}${link}\n`,
+            `${modeString(member.type, member.mode)} ${owner} ${String(member.size).padStart(8)} ${displayText(member.name)}${link}\n`,
           );
         }
         context.stdout.write(
@@ -129,6 +146,7 @@ export function inspectCommand(context: CommandContext): Command {
 export function validateCommand(context: CommandContext): Command {
   return new Command('validate')
     .summary('check a machine definition and the overlay it makes, without writing anything')
+    .addHelpText('after', '\nExample:\n  apkovl validate kiosk.yml --secrets kiosk.secrets.yml')
     .argument('<definition>', 'machine definition (YAML)')
     .option('--secrets <file>', 'secrets file for ${secret:name} references')
     .option('--json', 'print the issues as JSON')
@@ -140,11 +158,13 @@ export function validateCommand(context: CommandContext): Command {
       if (flags.json) {
         context.respond('definition.validate', {
           ok: result.ok,
+          file: result.file,
           issues: result.issues,
           warnings: result.overlay?.generated.warnings ?? [],
         });
       } else {
-        printIssues(context, definition, result.issues);
+        // The issues are in result.file: the definition, or the secrets file when that is what is wrong.
+        printIssues(context, result.file, result.issues);
         if (result.ok && result.overlay) {
           context.stdout.write(
             `${definition}: valid; ${result.overlay.fileName} would have ${result.overlay.generated.entries.length} members\n`,

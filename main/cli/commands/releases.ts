@@ -23,6 +23,10 @@ interface FetchFlags {
 export function releasesCommand(context: CommandContext): Command {
   return new Command('releases')
     .summary("list Alpine's current releases of a branch and architecture")
+    .addHelpText(
+      'after',
+      '\nExamples:\n  apkovl releases --arch aarch64\n  apkovl releases --arch x86_64 --branch v3.22',
+    )
     .addOption(new Option('--arch <arch>', 'architecture').choices(architectures).default('aarch64'))
     .option('--branch <branch>', 'latest-stable, edge or vX.Y', 'latest-stable')
     .option('--mirror <url>', 'Alpine mirror', 'https://dl-cdn.alpinelinux.org/alpine')
@@ -100,12 +104,18 @@ export function fetchCommand(context: CommandContext): Command {
 }
 
 export function cacheCommand(context: CommandContext): Command {
-  const cache = new Command('cache').summary('list or prune the download cache');
+  const cache = new Command('cache')
+    .summary('list or prune the download cache')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  apkovl cache ls\n  apkovl cache prune --older-than 90\n  apkovl cache prune --all --cache-dir /var/cache/apkovl',
+    );
   cache
     .command('ls')
     .description('list the verified files in the cache')
     .option('--cache-dir <dir>', 'download cache')
     .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExample:\n  apkovl cache ls --json')
     .action(async (flags: { cacheDir?: string; json?: boolean }) => {
       const entries = await context.services.listCache(flags.cacheDir);
       if (flags.json) {
@@ -127,6 +137,10 @@ export function cacheCommand(context: CommandContext): Command {
     .option('--cache-dir <dir>', 'download cache')
     .option('--older-than <days>', 'remove files not used for this many days', '30')
     .option('--all', 'remove every cached file')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  apkovl cache prune                   (files unused for 30 days)\n  apkovl cache prune --all',
+    )
     .action(async (flags: { cacheDir?: string; olderThan: string; all?: boolean }) => {
       const days = Number(flags.olderThan);
       if (!Number.isFinite(days) || days < 0)

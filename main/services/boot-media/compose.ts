@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '../../../shared/errors.js';
+import { displayText } from '../../../shared/rules/display.js';
 import type { CardIdentity } from '../image/card-writer.js';
 import { bufferBody, type MediaEntry } from '../image/media-entry.js';
 import { isApkovlName } from './media-path.js';
@@ -67,7 +68,9 @@ async function collect(body: AsyncIterable<Uint8Array>, path: string): Promise<B
   for await (const part of body) {
     size += part.length;
     if (size > MAX_SMALL_FILE) {
-      throw new AppError('invalid-media', `"${path}" is larger than ${MAX_SMALL_FILE} bytes`, { location: path });
+      throw new AppError('invalid-media', `"${displayText(path)}" is larger than ${MAX_SMALL_FILE} bytes`, {
+        location: displayText(path),
+      });
     }
     parts.push(Buffer.from(part));
   }
@@ -82,7 +85,7 @@ async function drain(body: AsyncIterable<Uint8Array>): Promise<void> {
 export function checkParameters(parameters: readonly string[]): string[] {
   for (const parameter of parameters) {
     if (parameter.trim() === '' || /[\r\n]/.test(parameter)) {
-      throw new AppError('invalid-input', `"${parameter}" is not a kernel parameter`, {
+      throw new AppError('invalid-input', `"${displayText(parameter)}" is not a kernel parameter`, {
         location: '--cmdline-append',
         hint: 'give parameters such as usbdelay=5, without line breaks',
       });
@@ -152,7 +155,9 @@ export async function* composeBootMedia(
     const atRoot = !entry.path.includes('/');
     if (entry.path === 'boot' || entry.path.startsWith('boot/')) sawBoot = true;
     const repository = /^apks\/([^/]+)\//.exec(entry.path);
-    if (repository && report.arch === null) report.arch = repository[1] ?? null;
+    // What the media say about themselves ends up in messages and the summary: escaped once, here
+    // (real values have no control characters, so they are unchanged).
+    if (repository?.[1] !== undefined && report.arch === null) report.arch = displayText(repository[1]);
     if (entry.kind !== 'directory' && atRoot && isApkovlName(entry.path)) {
       if (entry.kind === 'file') await drain(entry.body);
       if (!report.dropped.includes(entry.path)) report.dropped.push(entry.path);
@@ -165,7 +170,7 @@ export async function* composeBootMedia(
     let out = entry;
     if (entry.kind === 'file' && entry.path === '.alpine-release') {
       const data = await collect(entry.body, entry.path);
-      report.alpineRelease = data.toString('utf8').trim();
+      report.alpineRelease = displayText(data.toString('utf8').trim());
       out = { ...entry, body: bufferBody(data) };
     } else if (entry.kind === 'file' && KERNEL_COMMAND_LINES[entry.path] && options.cmdlineAppend?.length) {
       sawCmdline = true;

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { AppError, CancelledError } from '../../../shared/errors.js';
-import type { MediaEntry } from '../image/media-entry.js';
 import { displayText } from '../../../shared/rules/display.js';
+import type { MediaEntry } from '../image/media-entry.js';
 import { openIso, type IsoNode } from './iso9660.js';
 import { normalizeMemberName, resolveSymlinkTarget } from './media-path.js';
 import type { MediaSource, MediaSourceOptions } from './media-source.js';
@@ -57,7 +57,9 @@ export async function openIsoMedia(path: string, options: MediaSourceOptions = {
         const piece = Buffer.allocUnsafe(Math.min(READ_PIECE, length - done));
         const { bytesRead } = await handle.read(piece, 0, piece.length, start + done);
         if (bytesRead === 0)
-          throw new AppError('invalid-media', `the image ends inside ${where}: it is truncated`, { location: path });
+          throw new AppError('invalid-media', `the image ends inside ${displayText(where)}: it is truncated`, {
+            location: path,
+          });
         done += bytesRead;
         read += bytesRead;
         options.onRead?.(read);
@@ -70,15 +72,19 @@ export async function openIsoMedia(path: string, options: MediaSourceOptions = {
         if (node.isDirectory) {
           yield { kind: 'directory', path: target, mtime: node.mtime };
         } else if (node.symlinkTarget !== null) {
-          // On an ISO an absolute target names a path of the ISO itself.
-          const resolved = node.symlinkTarget.startsWith('/')
-            ? normalizeMemberName(node.symlinkTarget.slice(1))
-            : resolveSymlinkTarget(member, node.symlinkTarget);
+          // An absolute target names the image's own root, where the ISO is mounted.
+          const link = node.symlinkTarget;
+          const resolved = link.startsWith('/')
+            ? normalizeMemberName(link.replace(/^\/+/, ''))
+            : resolveSymlinkTarget(member, link);
           if (!resolved.ok || resolved.path === '') {
             throw new AppError(
               'invalid-media',
               `the symbolic link "${displayText(member)}" is refused: ${resolved.ok ? 'it points to the root of the image' : displayText(resolved.problem)}`,
-              { location: path, hint: 'boot media must hold only files, folders and links inside the image' },
+              {
+                location: `${path}, ${displayText(member)}`,
+                hint: 'use an Alpine ISO image (alpine-<flavor>-<version>-x86_64.iso), unchanged',
+              },
             );
           }
           yield { kind: 'link', path: target, target: stickPath(resolved.path), hard: false, mtime: node.mtime };

@@ -1,5 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { AppError } from '../../../shared/errors.js';
+import { displayText } from '../../../shared/rules/display.js';
 
 /**
  * A read-only ISO 9660 reader for Alpine's ISO images: the primary volume with Rock Ridge names
@@ -161,8 +162,9 @@ export async function openIso(path: string): Promise<IsoImage> {
 
     const seen = new Set<number>();
     const readDirectory = async (extent: number, length: number, depth: number, where: string): Promise<IsoNode[]> => {
-      if (depth > 32) throw invalid(path, `folders nest deeper than 32 levels at ${where}`);
-      if (seen.has(extent)) throw invalid(path, `the folder ${where} is listed twice (a loop)`, extent * SECTOR);
+      if (depth > 32) throw invalid(path, `folders nest deeper than 32 levels at ${displayText(where)}`);
+      if (seen.has(extent))
+        throw invalid(path, `the folder ${displayText(where)} is listed twice (a loop)`, extent * SECTOR);
       seen.add(extent);
       const data = await readRange(extent * SECTOR, length);
       const nodes: IsoNode[] = [];
@@ -174,7 +176,7 @@ export async function openIso(path: string): Promise<IsoImage> {
           continue;
         }
         if (recordLength < 34 || at + recordLength > data.length)
-          throw invalid(path, `a damaged directory record in ${where}`, extent * SECTOR + at);
+          throw invalid(path, `a damaged directory record in ${displayText(where)}`, extent * SECTOR + at);
         const record = data.subarray(at, at + recordLength);
         at += recordLength;
         const nameLength = record[32] ?? 0;
@@ -182,7 +184,11 @@ export async function openIso(path: string): Promise<IsoImage> {
         if (nameLength === 1 && (rawName[0] === 0 || rawName[0] === 1)) continue; // . and ..
         const flags = record[25] ?? 0;
         if (flags & 0x80)
-          throw invalid(path, `a file in ${where} spans several extents, which is not supported`, extent * SECTOR + at);
+          throw invalid(
+            path,
+            `a file in ${displayText(where)} spans several extents, which is not supported`,
+            extent * SECTOR + at,
+          );
         let name: string;
         let symlink: string | null = null;
         if (naming === 'joliet') name = Buffer.from(rawName).swap16().toString('utf16le');
@@ -192,6 +198,14 @@ export async function openIso(path: string): Promise<IsoImage> {
           const extra = await susp(record, systemUse);
           if (extra.name !== null) name = extra.name;
           symlink = extra.symlink;
+        }
+        // A name from the image becomes a path on the stick: it must be one plain name.
+        if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+          throw invalid(
+            path,
+            `a name in ${displayText(where || '/')} is "${displayText(name)}", which cannot be a file name`,
+            extent * SECTOR + at - recordLength,
+          );
         }
         const node: IsoNode = {
           name,
@@ -203,7 +217,11 @@ export async function openIso(path: string): Promise<IsoImage> {
           children: [],
         };
         if (node.extent * SECTOR + node.size > size)
-          throw invalid(path, `${where}/${name} lies past the end of the image`, node.extent * SECTOR);
+          throw invalid(
+            path,
+            `${displayText(`${where}/${name}`)} lies past the end of the image`,
+            node.extent * SECTOR,
+          );
         if (node.isDirectory)
           node.children = await readDirectory(node.extent, node.size, depth + 1, `${where}/${name}`);
         nodes.push(node);

@@ -102,6 +102,14 @@ export class LendingGunzip {
     this.inflater.on('close', () => this.writeDone?.());
   }
 
+  /**
+   * Compressed bytes the inflater has taken. Once the data has ended, this is where the gzip
+   * data ends: Node's gunzip reads concatenated members but ignores what follows a zero byte.
+   */
+  get inputBytes(): number {
+    return this.inflater.bytesWritten;
+  }
+
   /** Inflated bytes waiting for the consumer. */
   get buffered(): number {
     return this.produced - this.consumed;

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { displayText } from '../../../shared/rules/display.js';
 
 export type PathCheck = { ok: true; path: string } | { ok: false; problem: string };
 
@@ -20,10 +21,10 @@ export function normalizeMemberName(name: string): PathCheck {
  * out of the media root.
  */
 export function resolveSymlinkTarget(linkPath: string, target: string): PathCheck {
-  if (target.startsWith('/')) return { ok: false, problem: `it points to the absolute path "${target}"` };
+  if (target.startsWith('/')) return { ok: false, problem: `it points to the absolute path "${displayText(target)}"` };
   const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(linkPath), target));
   if (resolved === '..' || resolved.startsWith('../')) {
-    return { ok: false, problem: `it points to "${target}", outside the media` };
+    return { ok: false, problem: `it points to "${displayText(target)}", outside the media` };
   }
   if (resolved === '.' || resolved === '') return { ok: false, problem: 'it points to the media root' };
   return { ok: true, path: resolved };

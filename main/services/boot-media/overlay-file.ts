@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../../shared/errors.js';
 import { lintApkovl } from '../../../shared/rules/apkovl-lint.js';
+import { displayText } from '../../../shared/rules/display.js';
 import { APKOVL_FILE_NAME, apkovlFileName, hostnameProblem } from '../../../shared/rules/hostname.js';
 import { readApkovl } from '../overlay/apkovl-reader.js';
 
@@ -61,7 +62,11 @@ export async function readOverlayFile(filePath: string): Promise<OverlayFile> {
   if (hostname !== null) {
     const problem = hostnameProblem(hostname, { allowDomain: true });
     if (problem !== null) {
-      throw new AppError('invalid-input', `etc/hostname in the overlay holds "${hostname}": ${problem}`, { location });
+      throw new AppError(
+        'invalid-input',
+        `etc/hostname in the overlay holds "${displayText(hostname)}": ${displayText(problem)}`,
+        { location, hint: 'write one valid host name into etc/hostname (letters, digits, hyphens)' },
+      );
     }
     fileName = apkovlFileName(hostname);
   } else {
@@ -81,10 +86,30 @@ export async function readOverlayFile(filePath: string): Promise<OverlayFile> {
       `the overlay has no etc/hostname; it is stored as ${base}, and lbu commit will refuse to replace it unless the host name matches`,
     );
   }
-  // A hand-made overlay is used as it is, but what would go wrong at boot is said.
-  for (const found of lintApkovl(fileName, entries)) {
-    if (found.severity === 'error')
-      warnings.push(`apkovl check ${found.rule}: ${found.member ?? ''} ${found.message} (${found.fix})`);
+  const findings = lintApkovl(fileName, entries);
+  // Members that would be unpacked outside the overlay's root, device nodes, links to files it
+  // does not hold, members BusyBox cannot unpack: the overlay is refused.
+  const unsafe = findings.filter((found) => found.unsafe);
+  const first = unsafe[0];
+  if (first !== undefined) {
+    const more =
+      unsafe.length > 1 ? ` (and ${unsafe.length - 1} more such problem${unsafe.length > 2 ? 's' : ''})` : '';
+    throw new AppError(
+      'invalid-input',
+      `the overlay's member "${displayText(first.member ?? '')}" is refused: ${displayText(first.message)}${more}`,
+      {
+        location: `${location}, member "${displayText(first.member ?? '')}"`,
+        hint: `${displayText(first.fix)}; apkovl inspect ${location} lists every problem`,
+      },
+    );
+  }
+  // Otherwise a hand-made overlay is used as it is, but what would go wrong at boot is said.
+  for (const found of findings) {
+    if (found.severity === 'error') {
+      warnings.push(
+        `apkovl check ${found.rule}: ${displayText(found.member ?? '')} ${displayText(found.message)} (${displayText(found.fix)})`,
+      );
+    }
   }
   return {
     fileName,

@@ -3,6 +3,8 @@
  * of lent bytes: member data comes out as views into the source's buffers, without copies.
  */
 
+import { displayText } from '../../../shared/rules/display.js';
+
 /** Bytes in order, as views valid until the next call; null at the end. */
 export interface ByteSource {
   pull(max: number): Promise<Uint8Array | null>;
@@ -17,6 +19,8 @@ export type TarMemberType =
   | 'block-device'
   | 'directory'
   | 'fifo'
+  /** GNU `S` members and pax members with `GNU.sparse.*` keywords (tar --sparse): data with holes left out. */
+  | 'sparse-file'
   | `unknown (type flag "${string}")`;
 
 export interface TarMember {
@@ -29,6 +33,20 @@ export interface TarMember {
   mtime: number;
   /** Offset of the member's (first) header in the tar stream. */
   offset: number;
+  /**
+   * For a sparse file, the name it stands for: pax sparse formats 0.1 and 1.0 store the member
+   * as `GNUSparseFile.<pid>/<name>` and keep the real name in `GNU.sparse.name`. Null otherwise.
+   */
+  sparseName: string | null;
+}
+
+/** Owner and permissions of the current member, read on demand (the card builder has no use for them). */
+export interface TarMemberDetails {
+  mode: number;
+  uid: number;
+  gid: number;
+  uname: string;
+  gname: string;
 }
 
 export class TarFormatError extends Error {
@@ -57,6 +75,7 @@ const TYPES: Record<string, TarMemberType> = {
   '4': 'block-device',
   '5': 'directory',
   '6': 'fifo',
+  S: 'sparse-file',
 };
 
 interface Overrides {
@@ -64,7 +83,19 @@ interface Overrides {
   linkpath?: string;
   size?: number;
   mtime?: number;
+  uid?: number;
+  gid?: number;
+  uname?: string;
+  gname?: string;
+  /** Any GNU.sparse.* keyword (pax sparse formats 0.0, 0.1 and 1.0). */
+  sparse?: boolean;
+  /** GNU.sparse.name: the real name of a pax sparse member (formats 0.1 and 1.0). */
+  sparseName?: string;
 }
+
+/** GNU `S` headers: "isextended" flag, and the flag's place in each extension block of sparse entries. */
+const GNU_SPARSE_EXTENDED = 482;
+const GNU_SPARSE_EXTENSION_FLAG = 504;
 
 export class TarReader {
   /** Bytes of the tar stream consumed so far. */
@@ -74,6 +105,8 @@ export class TarReader {
   private finished = false;
   private readonly header = Buffer.alloc(BLOCK);
   private global: Overrides = {};
+  /** The pax values in force for the current member. */
+  private values: Overrides = {};
 
   constructor(private readonly source: ByteSource) {}
 
@@ -122,17 +155,26 @@ export class TarReader {
         continue;
       }
       const values = { ...this.global, ...local };
-      let name = values.path ?? headerName(this.header);
+      this.values = values;
+      const name = values.path ?? headerName(this.header);
       let type: TarMemberType = TYPES[flag] ?? `unknown (type flag "${flag}")`;
       // Pre-POSIX archives mark folders only by the trailing slash (GNU tar reads it so too).
       if ((type === 'file' || type === 'contiguous-file') && name.endsWith('/')) type = 'directory';
       if (name === '') throw new TarFormatError('corrupt', 'a member has an empty name', start);
+      // GNU.sparse.* keywords of a global header would be meaningless: only a member's own count.
+      if (local.sparse === true && (type === 'file' || type === 'contiguous-file')) type = 'sparse-file';
+      // GNU sparse headers may be followed by extension blocks of sparse entries, before the data.
+      if (flag === 'S') await this.skipSparseExtensions(start);
       const memberSize = values.size ?? size;
       // Hard links carry data only in pax archives that say so; GNU tar gives them size 0.
-      const hasData = type === 'file' || type === 'contiguous-file' || type === 'link' || type.startsWith('unknown');
+      const hasData =
+        type === 'file' ||
+        type === 'contiguous-file' ||
+        type === 'link' ||
+        type === 'sparse-file' ||
+        type.startsWith('unknown');
       this.dataLeft = hasData ? memberSize : 0;
       this.paddingLeft = hasData ? padding(memberSize) : 0;
-      if (type === 'directory' && !name.endsWith('/')) name += '/';
       return {
         name,
         linkname: values.linkpath ?? cString(this.header, 157, 100),
@@ -140,8 +182,21 @@ export class TarReader {
         size: this.dataLeft,
         mtime: values.mtime ?? readNumber(this.header, 136, 12, 'mtime', start, true),
         offset,
+        sparseName: type === 'sparse-file' ? (local.sparseName ?? null) : null,
       };
     }
+  }
+
+  /** Mode, owner and group of the member `next()` returned last (pax values first). */
+  details(): TarMemberDetails {
+    const values = this.values;
+    return {
+      mode: readNumber(this.header, 100, 8, 'mode', 0),
+      uid: values.uid ?? readNumber(this.header, 108, 8, 'uid', 0),
+      gid: values.gid ?? readNumber(this.header, 116, 8, 'gid', 0),
+      uname: values.uname ?? cString(this.header, 265, 32),
+      gname: values.gname ?? cString(this.header, 297, 32),
+    };
   }
 
   /** The next piece of the current member's data (a lent view); null at its end. */
@@ -174,6 +229,15 @@ export class TarReader {
       this.position += view.length;
     }
     return true;
+  }
+
+  private async skipSparseExtensions(start: number): Promise<void> {
+    if (this.header[GNU_SPARSE_EXTENDED] === 0) return;
+    const block = Buffer.alloc(BLOCK);
+    do {
+      if (!(await this.readBlock(block)))
+        throw new TarFormatError('truncated', 'the archive ends inside the sparse map of a member', start);
+    } while (block[GNU_SPARSE_EXTENSION_FLAG] !== 0);
   }
 
   private async skip(count: number): Promise<void> {
@@ -244,7 +308,11 @@ function readNumber(
     .trim();
   if (text === '') return 0;
   if (!/^[0-7]+$/.test(text)) {
-    throw new TarFormatError('corrupt', `the ${field} field "${text}" is not an octal number`, offset + start);
+    throw new TarFormatError(
+      'corrupt',
+      `the ${field} field "${displayText(text)}" is not an octal number`,
+      offset + start,
+    );
   }
   return parseInt(text, 8);
 }
@@ -286,14 +354,31 @@ function applyPax(base: Overrides, data: Buffer, offset: number): Overrides {
     if (equals === -1) throw new TarFormatError('corrupt', 'a pax header record has no "="', offset + at);
     const key = record.slice(0, equals);
     const value = record.slice(equals + 1);
-    if (key === 'path' || key === 'linkpath') {
+    if (key === 'path' || key === 'linkpath' || key === 'uname' || key === 'gname') {
       if (value === '') delete result[key];
       else result[key] = value;
+    } else if (key.startsWith('GNU.sparse.')) {
+      result.sparse = true;
+      if (key === 'GNU.sparse.name') result.sparseName = value;
+    } else if (key === 'uid' || key === 'gid') {
+      const number = Number(value);
+      if (value === '') delete result[key];
+      else if (!/^\d+$/.test(value) || !Number.isSafeInteger(number)) {
+        throw new TarFormatError(
+          'corrupt',
+          `the pax ${key} "${displayText(value)}" is not a valid number`,
+          offset + at,
+        );
+      } else result[key] = number;
     } else if (key === 'size' || key === 'mtime') {
       const number = Number(value);
       if (value === '') delete result[key];
       else if (!Number.isFinite(number) || (key === 'size' && (number < 0 || !Number.isSafeInteger(number)))) {
-        throw new TarFormatError('corrupt', `the pax ${key} "${value}" is not a valid number`, offset + at);
+        throw new TarFormatError(
+          'corrupt',
+          `the pax ${key} "${displayText(value)}" is not a valid number`,
+          offset + at,
+        );
       } else result[key] = Math.floor(number);
     }
     at += length;

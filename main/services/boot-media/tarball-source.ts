@@ -4,7 +4,9 @@ import type { MediaEntry } from '../image/media-entry.js';
 import { normalizeMemberName, resolveSymlinkTarget } from './media-path.js';
 import type { MediaSource, MediaSourceOptions } from './media-source.js';
 import { LendingCorruptionError, LendingGunzip } from './lending-gunzip.js';
-import { TarFormatError, TarReader } from './tar-reader.js';
+import { TarFormatError, TarReader, type TarMember } from './tar-reader.js';
+import { findGzipProblem, gzipProblemError, trailingData, trailingDataError, withFileRange } from './gzip-end.js';
+import { displayText } from '../../../shared/rules/display.js';
 
 /** The fingerprint of a tarball is its gzip trailer: the CRC-32 and length of the whole tar. */
 export type TarballSource = MediaSource;
@@ -48,27 +50,37 @@ async function feedFile(path: string, sink: LendingGunzip, options: TarballOptio
   }
 }
 
-function describeFailure(
-  source: string,
-  error: unknown,
-  state: { lastMember: string | null; tarBytes: number },
-): AppError {
+interface ReadState {
+  lastMember: string | null;
+  readonly tarBytes: number;
+}
+
+const DOWNLOAD_AGAIN = 'download the boot media again';
+
+function memberLocation(source: string, member: TarMember): string {
+  return `${source}, member "${displayText(member.name)}" (byte ${member.offset} of the unpacked tar)`;
+}
+
+function afterMember(state: ReadState): string {
+  return state.lastMember === null
+    ? 'before the first member'
+    : `in or after the member "${displayText(state.lastMember)}"`;
+}
+
+/** A clear error for a failure of the tar reader or the inflater. */
+function describeFailure(source: string, error: unknown, state: ReadState): AppError {
   if (error instanceof AppError) return error;
   if (error instanceof LendingCorruptionError) {
     return new AppError('internal', error.message, { location: source, cause: error });
   }
-  const after = state.lastMember === null ? 'before the first member' : `in or after the member "${state.lastMember}"`;
+  const after = afterMember(state);
   if (error instanceof TarFormatError) {
     const where = `${source}, ${after} (byte ${error.offset} of the unpacked tar)`;
     const message =
       error.kind === 'truncated'
         ? `the tar archive ends in the middle of a member (${error.message})`
         : `a tar header is corrupt (${error.message})`;
-    return new AppError('invalid-media', message, {
-      location: where,
-      hint: 'download the boot media again',
-      cause: error,
-    });
+    return new AppError('invalid-media', message, { location: where, hint: DOWNLOAD_AGAIN, cause: error });
   }
   const where = `${source}, ${after} (about byte ${state.tarBytes} of the unpacked tar)`;
   const code = (error as { code?: string }).code;
@@ -76,7 +88,7 @@ function describeFailure(
   if (code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(message)) {
     return new AppError('invalid-media', 'the gzip stream ends early: the file is truncated', {
       location: where,
-      hint: 'download the boot media again',
+      hint: DOWNLOAD_AGAIN,
       cause: error,
     });
   }
@@ -91,13 +103,32 @@ function describeFailure(
 }
 
 /**
+ * `describeFailure`, and for an inflater's complaint about the data, where in the compressed
+ * file the problem is (found by reading it again: this happens only on failure).
+ */
+async function describeFailureInFile(source: string, error: unknown, state: ReadState): Promise<AppError> {
+  const described = describeFailure(source, error, state);
+  const code = (error as { code?: string } | null)?.code;
+  if (described.code !== 'invalid-media' || (code !== 'Z_DATA_ERROR' && code !== 'Z_BUF_ERROR')) return described;
+  const problem = await withFileRange(source, findGzipProblem).catch(() => null);
+  if (problem === null) return described;
+  return gzipProblemError(problem, {
+    source,
+    code: 'invalid-media',
+    again: DOWNLOAD_AGAIN,
+    context: `${afterMember(state)} (about byte ${state.tarBytes} of the unpacked tar)`,
+    cause: error,
+  });
+}
+
+/**
  * A member's data as lent views (valid until the next one is asked for), with stream errors
  * turned into clear ones. A plain iterator: it sits on the path of every chunk.
  */
 function memberBody(
   reader: TarReader,
   isCurrent: () => boolean,
-  describe: (error: unknown) => AppError,
+  describe: (error: unknown) => Promise<AppError>,
 ): AsyncIterable<Uint8Array> {
   return {
     [Symbol.asyncIterator]() {
@@ -108,7 +139,7 @@ function memberBody(
             const view = await reader.read();
             return view === null ? { done: true, value: undefined } : { done: false, value: view };
           } catch (error) {
-            throw describe(error);
+            throw await describe(error);
           }
         },
       };
@@ -135,10 +166,10 @@ export function checkTrailer(received: { crc32: number; bytes: number }, trailer
   }
 }
 
-function refuse(source: string, member: string, problem: string): AppError {
-  return new AppError('invalid-media', `the member "${member}" is refused: ${problem}`, {
-    location: source,
-    hint: 'boot media must hold only plain files and folders inside the archive',
+function refuse(source: string, member: TarMember, problem: string, hint?: string): AppError {
+  return new AppError('invalid-media', `the member "${displayText(member.name)}" is refused: ${problem}`, {
+    location: memberLocation(source, member),
+    hint: hint ?? 'boot media must hold only plain files and folders inside the archive',
   });
 }
 
@@ -182,6 +213,8 @@ export async function openTarball(path: string, options: TarballOptions = {}): P
     options.signal?.addEventListener('abort', abort, { once: true });
     const feeding = feedFile(path, gunzip, options).catch((error: unknown) => gunzip.destroy(error as Error));
     let serial = 0;
+    /** Files and links so far: a hard link can only name one of them (tar stores it after its target). */
+    const stored = new Set<string>();
     try {
       for (;;) {
         const member = await reader.next();
@@ -189,7 +222,7 @@ export async function openTarball(path: string, options: TarballOptions = {}): P
         serial += 1;
         const current = serial;
         const checked = normalizeMemberName(member.name);
-        if (!checked.ok) throw refuse(path, member.name, checked.problem);
+        if (!checked.ok) throw refuse(path, member, checked.problem);
         const memberPath = checked.path;
         const mtime = member.mtime;
         state.lastMember = member.name;
@@ -199,7 +232,8 @@ export async function openTarball(path: string, options: TarballOptions = {}): P
             break;
           case 'file':
           case 'contiguous-file':
-            if (memberPath === '') throw refuse(path, member.name, 'a file cannot be the media root');
+            if (memberPath === '') throw refuse(path, member, 'a file cannot be the media root');
+            stored.add(memberPath);
             yield {
               kind: 'file',
               path: memberPath,
@@ -208,38 +242,62 @@ export async function openTarball(path: string, options: TarballOptions = {}): P
               body: memberBody(
                 reader,
                 () => serial === current,
-                (error) => describeFailure(path, error, state),
+                (error) => describeFailureInFile(path, error, state),
               ),
             };
             break;
           case 'symlink': {
             const target = resolveSymlinkTarget(memberPath, member.linkname);
-            if (!target.ok) throw refuse(path, member.name, `it is a symbolic link and ${target.problem}`);
+            if (!target.ok) throw refuse(path, member, `it is a symbolic link and ${target.problem}`);
+            stored.add(memberPath);
             yield { kind: 'link', path: memberPath, target: target.path, hard: false, mtime };
             break;
           }
           case 'link': {
             const target = normalizeMemberName(member.linkname);
             if (!target.ok || target.path === '') {
-              throw refuse(path, member.name, `it is a hard link to "${member.linkname}", outside the media`);
+              throw refuse(path, member, `it is a hard link to "${displayText(member.linkname)}", outside the media`);
             }
+            if (!stored.has(target.path)) {
+              throw refuse(
+                path,
+                member,
+                `it is a hard link to "${displayText(member.linkname)}", which is not a file before it in the archive`,
+                'tar stores a hard link after the file it links to, so the archive is incomplete or damaged: download the boot media again, or repack them with tar',
+              );
+            }
+            stored.add(memberPath);
             yield { kind: 'link', path: memberPath, target: target.path, hard: true, mtime };
             break;
           }
+          case 'sparse-file':
+            throw refuse(
+              path,
+              member,
+              `it is a sparse file (made by tar --sparse${member.sparseName === null ? '' : `, standing for "${displayText(member.sparseName)}"`}), which this tool does not read`,
+              'repack the media with tar without --sparse (the holes are then stored as zeros), or use the boot media from an Alpine mirror, unchanged',
+            );
           case 'character-device':
           case 'block-device':
           case 'fifo':
-            throw refuse(path, member.name, `it is a ${member.type.replace('-', ' ')}, which a FAT card cannot hold`);
+            throw refuse(path, member, `it is a ${member.type.replace('-', ' ')}, which a FAT card cannot hold`);
           default:
-            throw refuse(path, member.name, `its tar type ${member.type.replace('unknown ', '')} is not supported`);
+            throw refuse(path, member, `its tar type ${member.type.replace('unknown ', '')} is not supported`);
         }
       }
       // Inflate the rest (end-of-archive blocks) too, so that the gzip checksum is verified.
       while ((await gunzip.pull(Infinity)) !== null);
       checkTrailer(gunzip.received, fingerprint, path);
+      // Node's gunzip ignores what follows a zero byte after the gzip data: only zeros may.
+      if (gunzip.inputBytes < size) {
+        const trailing = await withFileRange(path, (range) => trailingData(range, gunzip.inputBytes));
+        if (trailing !== null) {
+          throw trailingDataError(trailing, { source: path, code: 'invalid-media', again: DOWNLOAD_AGAIN });
+        }
+      }
     } catch (error) {
       if (options.signal?.aborted) throw new CancelledError();
-      throw describeFailure(path, error, state);
+      throw await describeFailureInFile(path, error, state);
     } finally {
       serial = -1;
       options.signal?.removeEventListener('abort', abort);

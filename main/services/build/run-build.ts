@@ -166,7 +166,7 @@ export interface DriveGuard {
    */
   check(
     devicePath: string,
-    context: { neededBytes: number; pathsInUse: string[]; largeDriveConfirmed: boolean },
+    context: { neededBytes: number; sources: string[]; cache?: string; largeDriveConfirmed: boolean },
   ): Promise<void>;
   /** Unmount every mounted partition of the device; returns the mount points. */
   unmount(devicePath: string): Promise<string[]>;
@@ -190,13 +190,13 @@ export async function buildToDevice(
   const { readDeviceIdentity } = await import('../flash/device-identity.js');
   const { identityDifferences } = await import('../../../shared/model/device-identity.js');
   const plan = await planBuild(request, planContext);
-  const pathsInUse = [
+  const sources = [
     plan.media.path,
     request.source.file,
     ...(request.source.kind === 'definition' && request.source.secretsFile !== undefined
       ? [request.source.secretsFile]
       : []),
-    ...(plan.media.fetched !== null ? [options.cacheDir] : []),
+    ...(request.card.usercfgFile !== undefined ? [request.card.usercfgFile] : []),
   ];
   const identity = await readDeviceIdentity(destination.path);
   const changed = identityDifferences(destination.confirmed, identity);
@@ -223,7 +223,8 @@ export async function buildToDevice(
   checkFit(plan, scan, identity.size, destination.path);
   await options.drives.check(destination.path, {
     neededBytes: scan.fileBytes,
-    pathsInUse,
+    sources,
+    ...(plan.media.fetched !== null ? { cache: options.cacheDir } : {}),
     largeDriveConfirmed: destination.largeDriveConfirmed,
   });
   const unmounted = await options.drives.unmount(destination.path);

@@ -5,8 +5,8 @@ import { locatePath } from './locate-path.js';
 export interface TargetContext {
   /** The size of the card to write. */
   neededBytes?: number;
-  /** The boot media file. */
-  source?: string;
+  /** The boot media file, and the other files the card is made from (definition, secrets). */
+  source?: string | string[];
   /** The download cache folder. */
   cache?: string;
   /** An output file written beside the device (rare), or any file that must survive. */
@@ -18,8 +18,9 @@ export async function driveContext(context: TargetContext): Promise<DriveContext
   const roles: HeldPathRole[] = ['source', 'cache', 'output'];
   const held: HeldPath[] = [];
   for (const role of roles) {
-    const file = context[role];
-    if (file !== undefined) held.push({ role, location: await locatePath(file) });
+    const value = context[role];
+    const files = value === undefined ? [] : Array.isArray(value) ? value : [value];
+    for (const file of files) held.push({ role, location: await locatePath(file) });
   }
   return { ...(context.neededBytes !== undefined ? { neededBytes: context.neededBytes } : {}), held };
 }

@@ -1,4 +1,5 @@
 import { AppError } from '../../../shared/errors.js';
+import { displayText } from '../../../shared/rules/display.js';
 import type { FatTree, FileNode, TreeNode } from './fat-tree.js';
 
 /** What a link member said: FAT has no links, so the builder stores a copy of what it names. */
@@ -64,23 +65,29 @@ export class PendingLinks {
       if (found === undefined) {
         throw new AppError(
           'invalid-media',
-          `the link "${link.path}" points to "${link.target}", which is not in the media`,
-          { location: link.path },
+          `the link "${displayText(link.path)}" points to "${displayText(link.target)}", which is not in the media`,
+          {
+            location: displayText(link.path),
+            hint: 'FAT has no links: the card gets a copy of the file a link names; repack the media',
+          },
         );
       }
       if (found.kind === 'directory') {
         throw new AppError(
           'invalid-media',
-          `the link "${link.path}" points to the folder "${record.target}"; FAT cannot hold links to folders`,
-          { location: link.path },
+          `the link "${displayText(link.path)}" points to the folder "${displayText(record.target)}"; FAT cannot hold links to folders`,
+          {
+            location: displayText(link.path),
+            hint: 'FAT has no links: the card gets a copy of the file a link names; repack the media',
+          },
         );
       }
       const next = this.records.get(found);
       if (next === undefined) return found;
       record = next;
     }
-    throw new AppError('invalid-media', `the link "${link.path}" is part of a loop of links`, {
-      location: link.path,
+    throw new AppError('invalid-media', `the link "${displayText(link.path)}" is part of a loop of links`, {
+      location: displayText(link.path),
     });
   }
 }

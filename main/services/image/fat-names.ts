@@ -1,4 +1,5 @@
 import { AppError } from '../../../shared/errors.js';
+import { displayText } from '../../../shared/rules/display.js';
 
 /**
  * File names on FAT: validation of long (VFAT) names, 8.3 short-name generation as in
@@ -42,8 +43,8 @@ export function longNameProblem(name: string): string | null {
 export function assertLongName(name: string, path: string): void {
   const problem = longNameProblem(name);
   if (problem !== null) {
-    throw new AppError('invalid-input', `FAT cannot store the name "${name}": ${problem}`, {
-      location: path,
+    throw new AppError('invalid-input', `FAT cannot store the name "${displayText(name)}": ${problem}`, {
+      location: displayText(path),
       hint: 'rename the file in the source, or leave it out',
     });
   }
@@ -175,7 +176,7 @@ export function generateShortName(longName: string, taken: ReadonlySet<string>):
       return { base, extension: basis.extension, bytes: shortNameBytes(base, basis.extension), caseFlags: 0 };
     }
   }
-  throw new AppError('invalid-input', `no free short name for "${longName}" in its directory`, {
+  throw new AppError('invalid-input', `no free short name for "${displayText(longName)}" in its directory`, {
     hint: 'a FAT directory holds at most 999 999 names with the same short basis',
   });
 }

@@ -1,4 +1,5 @@
 import { AppError } from '../../../shared/errors.js';
+import { displayText } from '../../../shared/rules/display.js';
 import { MIN_FAT32_CLUSTERS, SECTOR_SIZE } from './constants.js';
 import {
   ATTR_DIRECTORY,
@@ -205,7 +206,7 @@ export class Fat32Volume {
 
   async readDirectoryAt(firstCluster: number, path: string): Promise<FatEntry[]> {
     const maxClusters = Math.ceil((MAX_DIRECTORY_ENTRIES * DIRECTORY_ENTRY_SIZE) / this.clusterSize);
-    const runs = await this.chain(firstCluster, maxClusters, `the folder "${path}"`);
+    const runs = await this.chain(firstCluster, maxClusters, `the folder "${displayText(path)}"`);
     const entries: FatEntry[] = [];
     let longUnits: number[][] = [];
     let expected = 0;
@@ -228,7 +229,7 @@ export class Fat32Volume {
             expected = ordinal;
             checksum = data[at + 13] ?? -1;
           } else if (ordinal !== expected - 1 || data[at + 13] !== checksum) {
-            this.warnings.push(`orphaned long-name entry in "${path}" at byte ${position + at}`);
+            this.warnings.push(`orphaned long-name entry in "${displayText(path)}" at byte ${position + at}`);
             expected = 0;
             continue;
           } else {
@@ -245,7 +246,9 @@ export class Fat32Volume {
           const end = units.indexOf(0);
           longName = String.fromCharCode(...(end === -1 ? units : units.slice(0, end)));
         } else if (expected !== 0) {
-          this.warnings.push(`long name in "${path}" does not match its short entry ${shortName}`);
+          this.warnings.push(
+            `long name in "${displayText(path)}" does not match its short entry ${displayText(shortName)}`,
+          );
         }
         expected = 0;
         longUnits = [];
@@ -276,7 +279,9 @@ export class Fat32Volume {
     if (path === '' || path === '/') return this.readDirectoryAt(this.bootSector.rootCluster, '/');
     const entry = await this.stat(path);
     if (!entry.isDirectory)
-      throw new AppError('invalid-input', `"${path}" is a file, not a folder`, { location: path });
+      throw new AppError('invalid-input', `"${displayText(path)}" is a file, not a folder`, {
+        location: displayText(path),
+      });
     return this.readDirectoryAt(entry.firstCluster, path);
   }
 
@@ -292,7 +297,9 @@ export class Fat32Volume {
       const folded = foldName(part);
       found = entries.find((entry) => foldName(entry.name) === folded || foldName(entry.shortName) === folded);
       if (found === undefined)
-        throw new AppError('not-found', `"${walked}" is not on the volume`, { location: walked });
+        throw new AppError('not-found', `"${displayText(walked)}" is not on the volume`, {
+          location: displayText(walked),
+        });
       cluster = found.firstCluster;
     }
     if (found === undefined) throw new AppError('invalid-input', 'the root folder has no entry of its own');
@@ -301,17 +308,19 @@ export class Fat32Volume {
 
   /** The file's data in pieces of at most 1 MiB. */
   async *read(entry: FatEntry, path = entry.name): AsyncGenerator<Buffer> {
-    if (entry.isDirectory) throw new AppError('invalid-input', `"${path}" is a folder`, { location: path });
+    if (entry.isDirectory)
+      throw new AppError('invalid-input', `"${displayText(path)}" is a folder`, { location: displayText(path) });
     if (entry.size === 0) {
-      if (entry.firstCluster !== 0) this.warnings.push(`the empty file "${path}" has cluster ${entry.firstCluster}`);
+      if (entry.firstCluster !== 0)
+        this.warnings.push(`the empty file "${displayText(path)}" has cluster ${entry.firstCluster}`);
       return;
     }
     const needed = Math.ceil(entry.size / this.clusterSize);
-    const runs = await this.chain(entry.firstCluster, needed, `"${path}"`);
+    const runs = await this.chain(entry.firstCluster, needed, `"${displayText(path)}"`);
     const total = runs.reduce((sum, run) => sum + run.count, 0);
     if (total < needed) {
       throw invalid(
-        `"${path}" is ${entry.size} bytes but its cluster chain holds only ${total * this.clusterSize}`,
+        `"${displayText(path)}" is ${entry.size} bytes but its cluster chain holds only ${total * this.clusterSize}`,
         path,
       );
     }

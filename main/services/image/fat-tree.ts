@@ -1,4 +1,5 @@
 import { AppError } from '../../../shared/errors.js';
+import { displayText } from '../../../shared/rules/display.js';
 import { assertLongName, foldName } from './fat-names.js';
 import type { Extent } from './fat-table.js';
 
@@ -45,7 +46,7 @@ export class FatTree {
   static split(path: string): string[] {
     const parts = path.split('/').filter((part) => part.length > 0);
     if (parts.length === 0 || path.startsWith('/') || parts.some((part) => part === '..' || part === '.')) {
-      throw new AppError('internal', `"${path}" is not a relative media path`);
+      throw new AppError('internal', `"${displayText(path)}" is not a relative media path`);
     }
     return parts;
   }
@@ -66,8 +67,8 @@ export class FatTree {
       } else if (existing.kind === 'directory') {
         current = existing;
       } else {
-        throw new AppError('invalid-media', `"${currentPath}" is a file but is also used as a folder`, {
-          location: currentPath,
+        throw new AppError('invalid-media', `"${displayText(currentPath)}" is a file but is also used as a folder`, {
+          location: displayText(currentPath),
         });
       }
     }
@@ -90,7 +91,9 @@ export class FatTree {
     assertLongName(name, path);
     const existing = this.childOf(parent, name, path);
     if (existing?.kind === 'directory') {
-      throw new AppError('invalid-media', `"${path}" is a folder but is also used as a file`, { location: path });
+      throw new AppError('invalid-media', `"${displayText(path)}" is a folder but is also used as a file`, {
+        location: displayText(path),
+      });
     }
     return { parent, name, previous: existing ?? null };
   }
@@ -130,8 +133,8 @@ export class FatTree {
     if (existing !== undefined && existing.name !== name) {
       throw new AppError(
         'invalid-media',
-        `"${path}" and "${existing.path}" differ only in upper/lower case; FAT treats them as the same name`,
-        { location: path, hint: 'rename one of them in the source' },
+        `"${displayText(path)}" and "${displayText(existing.path)}" differ only in upper/lower case; FAT treats them as the same name`,
+        { location: displayText(path), hint: 'rename one of them in the source' },
       );
     }
     return existing;

@@ -1,5 +1,6 @@
 import { AppError } from '../../../shared/errors.js';
 import { describeFileSpace, formatBytes } from '../../../shared/model/size.js';
+import { displayText } from '../../../shared/rules/display.js';
 import type { BlockTarget } from '../flash/block-target.js';
 import { MAX_PARTITION_SECTORS, SECTOR_SIZE } from './constants.js';
 import { DirectoryPlan } from './directory-encoder.js';
@@ -118,16 +119,16 @@ export class Fat32Builder {
     const start = this.writer.position;
     for await (const chunk of body) {
       if (this.writer.position - start + chunk.length > size) {
-        throw new AppError('invalid-media', `"${path}" holds more data than its declared ${size} bytes`, {
-          location: path,
+        throw new AppError('invalid-media', `"${displayText(path)}" holds more data than its declared ${size} bytes`, {
+          location: displayText(path),
         });
       }
       await this.writer.write(chunk);
     }
     const written = this.writer.position - start;
     if (written !== size) {
-      throw new AppError('invalid-media', `"${path}" ended after ${written} of its ${size} bytes`, {
-        location: path,
+      throw new AppError('invalid-media', `"${displayText(path)}" ended after ${written} of its ${size} bytes`, {
+        location: displayText(path),
         hint: 'the boot media is truncated or corrupt; download it again',
       });
     }
@@ -217,7 +218,8 @@ export class Fat32Builder {
         // A fresh buffer per piece: the writer may hold on to it until its write is done.
         const buffer = this.options.target.allocate(count);
         const read = await this.options.target.read(buffer, from + done);
-        if (read !== count) throw new AppError('io', `short read copying "${source.path}" for "${node.path}"`);
+        if (read !== count)
+          throw new AppError('io', `short read copying "${displayText(source.path)}" for "${displayText(node.path)}"`);
         await writer.write(buffer);
       }
       await writer.pad(this.geometry.clusterSize);

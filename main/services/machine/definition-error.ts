@@ -7,11 +7,17 @@ export function issueLocation(file: string, issue: LocatedIssue): string {
   return `${file}${position} ${issue.path}`;
 }
 
-/** A definition that cannot be used: every problem with its field, line and column. */
+const DEFINITION_HINT = 'fix the definition (apkovl schema prints the JSON Schema for editors)';
+
+/**
+ * A definition (or its secrets file) that cannot be used: every problem with its field, line
+ * and column. `file` is the file the issues are in.
+ */
 export class DefinitionError extends AppError {
   constructor(
     readonly file: string,
     readonly issues: LocatedIssue[],
+    hint: string = DEFINITION_HINT,
   ) {
     const errors = issues.filter((issue) => issue.severity === 'error');
     super(
@@ -19,10 +25,7 @@ export class DefinitionError extends AppError {
       `${errors.length === 1 ? 'a problem' : `${errors.length} problems`}:\n${errors
         .map((issue) => `  ${issueLocation(file, issue)}: ${issue.message}`)
         .join('\n')}`,
-      {
-        location: file,
-        hint: 'fix the definition (apkovl schema prints the JSON Schema for editors)',
-      },
+      { location: file, hint },
     );
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../../shared/errors.js';
 import type { LocatedIssue } from '../../../shared/model/machine-yaml.js';
@@ -104,12 +104,7 @@ export interface InspectResult {
 
 /** `apkovl inspect`: list any apkovl and run the lint rules on it. */
 export async function inspectApkovl(file: string): Promise<InspectResult> {
-  const data = await readFile(file).catch((error: unknown) => {
-    throw new AppError('not-found', `cannot read ${file}: ${(error as Error).message}`, {
-      location: file,
-      cause: error,
-    });
-  });
-  const members = await readApkovl(data, file);
+  // Read as a stream from the file: an apkovl of any size, within the reader's limits.
+  const members = await readApkovl({ path: file }, file);
   return { file, members, findings: lintApkovl(path.basename(file), members) };
 }

@@ -52,8 +52,21 @@ const broken: [rule: string, what: string, mutate: Mutation, fileName?: string][
   ['file-name', 'a name that is not the host name', (members) => members, 'other.apkovl.tar.gz'],
   ['hostname', 'an invalid host name', edit('etc/hostname', { content: text('bad_host\n') })],
   ['member-names', 'a ./ prefix', edit('etc/hostname', { name: './etc/hostname' })],
-  ['member-names', 'an absolute name', add({ name: '/etc/motd' })],
-  ['member-names', 'a ..', add({ name: 'etc/../../evil' })],
+  ['member-paths', 'an absolute name', add({ name: '/etc/motd' })],
+  ['member-paths', 'a ..', add({ name: 'etc/../../evil' })],
+  ['member-types', 'a device node', add({ name: 'etc/disk', type: 'block-device', content: null })],
+  [
+    'member-types',
+    'a hard link to a file it does not hold',
+    add({ name: 'etc/x', type: 'link', linkname: 'etc/shadow-' }),
+  ],
+  [
+    'member-types',
+    'a member written through its own symbolic link',
+    (members) =>
+      add({ name: 'etc/up/shadow' })(add({ name: 'etc/up', type: 'symlink', linkname: '/', content: null })(members)),
+  ],
+  ['member-types', 'a sparse file', add({ name: 'etc/big', type: 'sparse-file', content: null })],
   ['top-level-directories', 'a directory without /', edit('etc/', { name: 'etc' })],
   ['top-level-directories', 'a file at the top level', add({ name: 'motd' })],
   ['parent-directories', 'a folder without its own entry', remove((name) => name === 'etc/network/')],
