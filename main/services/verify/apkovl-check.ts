@@ -54,7 +54,9 @@ async function readContent(card: CardReader, file: CardFile): Promise<Content> {
   try {
     return { kind: 'read', members: await readApkovl(data, file.path), sha256 };
   } catch (error) {
-    return { kind: 'unusable', severity: 'damage', message: (error as Error).message, sha256 };
+    const reason = (error as Error).message;
+    const consequence = /emergency shell/.test(reason) ? '' : '; the initramfs would stop in an emergency shell';
+    return { kind: 'unusable', severity: 'damage', message: `${reason}${consequence}`, sha256 };
   }
 }
 
