@@ -11,6 +11,11 @@ export interface CommandContext {
   signal: AbortSignal;
   /** The exit code when the command returns normally (a check that found errors sets 1). */
   exitCode: number;
+  /**
+   * The exit code of an input error (a missing file, invalid input): 1, except for commands whose
+   * 1 means something else (verify: a bad card), which make it 2 like a usage error.
+   */
+  inputErrorExitCode: number;
   /** Progress output: JSON lines when asked for, a bar on a terminal, else nothing. */
   output(json: boolean): Output;
   /**

@@ -8,7 +8,9 @@ import { drivesCommand } from './commands/drives.js';
 import { eraseCommand } from './commands/erase.js';
 import { initCommand, inspectCommand, overlayCommand, schemaCommand, validateCommand } from './commands/machine.js';
 import { cacheCommand, fetchCommand, releasesCommand } from './commands/releases.js';
+import { verifyCommand } from './commands/verify.js';
 import { workerCommand } from './commands/worker.js';
+import { EXIT_BUG, EXIT_CANCELLED, EXIT_USAGE, EXIT_USER_ERROR } from './exit-codes.js';
 import type { CommandContext } from './context.js';
 import { encodeWire } from '../../shared/ipc/wire.js';
 import { jsonOutput, quietOutput, terminalOutput } from './progress-output.js';
@@ -21,10 +23,7 @@ export interface CliEnvironment {
   signal: AbortSignal;
 }
 
-export const EXIT_USER_ERROR = 1;
-export const EXIT_USAGE = 2;
-export const EXIT_BUG = 70;
-export const EXIT_CANCELLED = 130;
+export { EXIT_BUG, EXIT_CANCELLED, EXIT_USAGE, EXIT_USER_ERROR };
 
 function isTerminal(stream: NodeJS.WritableStream): stream is NodeJS.WriteStream {
   return (stream as NodeJS.WriteStream).isTTY === true;
@@ -64,6 +63,7 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     env: environment.env,
     signal: environment.signal,
     exitCode: 0,
+    inputErrorExitCode: EXIT_USER_ERROR,
     output: (wantsJson) => {
       json = wantsJson;
       if (wantsJson) return jsonOutput(environment.stdout);
@@ -99,6 +99,7 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     validateCommand,
     overlayCommand,
     buildCommand,
+    verifyCommand,
     inspectCommand,
     schemaCommand,
     releasesCommand,
@@ -138,7 +139,9 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
       }
       return EXIT_USAGE;
     }
-    if (isAppError(error) && error.code !== 'internal') return report(error, command, json, environment);
+    if (isAppError(error) && error.code !== 'internal') {
+      return report(error, command, json, environment, context.inputErrorExitCode);
+    }
     // A bug, whether thrown as such or classified as one (AppError 'internal'): with its stack.
     const bug = error instanceof Error ? error : new Error(String(error));
     if (json) {
@@ -183,7 +186,13 @@ function checkRequiredOptionsLast(program: Command): void {
   });
 }
 
-function report(error: AppError, command: string, json: boolean, environment: CliEnvironment): number {
+function report(
+  error: AppError,
+  command: string,
+  json: boolean,
+  environment: CliEnvironment,
+  inputErrorExitCode: number,
+): number {
   if (json) {
     environment.stdout.write(
       encodeWire({
@@ -209,5 +218,5 @@ function report(error: AppError, command: string, json: boolean, environment: Cl
     return EXIT_CANCELLED;
   }
   environment.stderr.write(`apkovl: error: ${displayMessage(describeError(error))}\n`);
-  return error.code === 'usage' ? EXIT_USAGE : EXIT_USER_ERROR;
+  return error.code === 'usage' ? EXIT_USAGE : inputErrorExitCode;
 }

@@ -2,7 +2,8 @@ import type { LocatedIssue } from '../../shared/model/machine-yaml.js';
 import type { BuildSummary } from '../../shared/model/build-image.js';
 import type { ProgressListener } from '../../shared/model/progress.js';
 import type { EraseSummary } from '../../shared/model/erase.js';
-import type { BuildRequest, EraseRequest } from '../../shared/model/requests.js';
+import type { BuildRequest, EraseRequest, VerifyRequest } from '../../shared/model/requests.js';
+import type { VerifyReport } from '../../shared/model/verify-report.js';
 import type { FileKind } from './files/file-kind.js';
 import type { DeviceIdentity } from '../../shared/model/device-identity.js';
 import type { ClassifiedDrive, Drive, PathLocation } from '../../shared/model/drive.js';
@@ -50,6 +51,8 @@ export interface FetchSettings {
 export interface Services {
   /** A card from a build request: plan, write the image file or device, read back. */
   build(request: BuildRequest, job?: JobOptions): Promise<BuildSummary>;
+  /** Examine a card or card image: a card with problems is a report (its verdict says), not an error. */
+  verifyCard(request: VerifyRequest, job?: JobOptions): Promise<VerifyReport>;
   /** What a file is, by its content. */
   fileKind(path: string): Promise<FileKind>;
   /** A drive back to one empty FAT32 partition over all of it. */
@@ -148,6 +151,17 @@ export function createServices(dependencies: ServiceDependencies): Services {
       const { driveGuard } = await import('./drives/drive-guard.js');
       const cacheDir = cacheDirectory(request.media.kind === 'fetch' ? request.media.cacheDir : undefined);
       return buildToDevice(request, planContext, { ...options, drives: driveGuard(), cacheDir });
+    },
+    async verifyCard(request, job = {}) {
+      const { verifyCard } = await import('./verify/verify-card.js');
+      return verifyCard(request, {
+        now: dependencies.now,
+        tool,
+        cache: await cache(request.cacheDir),
+        ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
+        ...(job.onProgress ? { onProgress: job.onProgress } : {}),
+        ...(job.signal ? { signal: job.signal } : {}),
+      });
     },
     fileKind: async (file) => (await import('./files/file-kind.js')).detectFileKind(file),
     async erase(request, job = {}) {

@@ -41,6 +41,8 @@ export function createHandlers(services: Services, dependencies: HandlerDependen
     'drive.describe': ({ device }) => services.describeTarget(device),
     'card.build': ({ jobId, request }, context) => job(jobId, context, (options) => services.build(request, options)),
     'card.erase': ({ jobId, request }, context) => job(jobId, context, (options) => services.erase(request, options)),
+    'card.verify': ({ jobId, request }, context) =>
+      job(jobId, context, (options) => services.verifyCard(request, options)),
     'definition.save': (input) => services.saveDefinition(input),
     'job.cancel': ({ jobId }) => {
       const job = jobs.get(jobId);

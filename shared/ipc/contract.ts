@@ -4,7 +4,8 @@ import { buildSummarySchema } from '../model/build-image.js';
 import { deviceIdentitySchema } from '../model/device-identity.js';
 import { classifiedDriveSchema } from '../model/drive.js';
 import { eraseSummarySchema } from '../model/erase.js';
-import { buildRequestSchema, eraseRequestSchema } from '../model/requests.js';
+import { buildRequestSchema, eraseRequestSchema, verifyRequestSchema } from '../model/requests.js';
+import { verifyReportSchema } from '../model/verify-report.js';
 import { progressEventSchema } from '../model/progress-schema.js';
 
 /**
@@ -41,6 +42,11 @@ export const contract = {
     'card.build': {
       input: z.object({ jobId: z.string().min(1), request: buildRequestSchema }),
       output: buildSummarySchema,
+    },
+    /** Examine a card or card image: the report says what is fine, what is wrong, what to do. */
+    'card.verify': {
+      input: z.object({ jobId: z.string().min(1), request: verifyRequestSchema }),
+      output: verifyReportSchema,
     },
     'definition.save': {
       input: z.object({

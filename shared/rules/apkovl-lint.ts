@@ -18,6 +18,8 @@ export interface ApkovlMember {
   linkname: string | null;
   /** Content of regular files up to 1 MiB; null otherwise. */
   content: Uint8Array | null;
+  /** SHA-256 of a regular file's content (hex), whatever its size, when the reader computed it. */
+  sha256?: string;
 }
 
 export interface LintFinding {

@@ -4,6 +4,7 @@
  * Writes the kiosk template with `apkovl init`, makes demo boot media with the exact layout of
  * alpine-rpi-<version>-aarch64.tar.gz (random payloads: it does not boot), then runs the CLI:
  *   apkovl build kiosk.yml --secrets kiosk.secrets.yml --boot-media <media> --output kiosk.img
+ *   apkovl verify kiosk.img --boot-media <media>
  * With real media from an Alpine mirror the command is the same (see the README).
  */
 import { spawnSync } from 'node:child_process';
@@ -43,6 +44,7 @@ run([
   '--size',
   '256MiB',
 ]);
-console.log(`\nThe card image is example/kiosk.img. Check it with tools of your own, for example:`);
+run(['verify', output, '--boot-media', media.tarball]);
+console.log(`\nThe card image is example/kiosk.img. Check it with tools of your own too, for example:`);
 console.log('  sfdisk --dump example/kiosk.img');
 console.log('  mdir -/ -i example/kiosk.img@@1M ::');

@@ -160,7 +160,7 @@ describe('apkovl CLI', () => {
         .map((line) => /^ {2}([a-z]+)/.exec(line)?.[1])
         .filter((name): name is string => name !== undefined && name !== 'help') ?? [];
     const commands = listed(runCli(['--help']).stdout);
-    expect(commands).toEqual(expect.arrayContaining(['build', 'drives', 'worker', 'cache']));
+    expect(commands).toEqual(expect.arrayContaining(['build', 'verify', 'erase', 'drives', 'worker', 'cache']));
     for (const command of commands) {
       const help = runCli(['help', command]).stdout;
       expect(help, command).toMatch(/\nExamples?( \([^)]*\))?:\n {2}.*apkovl /);

@@ -100,6 +100,25 @@ describe('apkovl worker', () => {
     expect(progress.length).toBeGreaterThan(0);
     expect(progress.every((message) => message.payload?.jobId === 'job-a')).toBe(true);
     expect(existsSync(output)).toBe(true);
+    // The card it wrote, verified by the same worker: the report as the app gets it. Every file is
+    // as written; the hand-made overlay fails the lint rules (no boot services), so: faulty.
+    worker.send({
+      type: 'request',
+      id: 'verify-a',
+      command: 'card.verify',
+      input: { jobId: 'verify-a', request: { medium: { kind: 'image', path: output }, bootMedia: media.tarball } },
+    });
+    const verified = await worker.next((message) => message.id === 'verify-a');
+    expect(verified.envelope).toMatchObject({
+      ok: true,
+      value: { verdict: 'faulty', bootMedia: { source: 'given', sameAsWritten: true } },
+    });
+    const checks = (verified.envelope?.value as { checks: { id: string; status: string }[] }).checks;
+    expect(checks.filter((check) => check.status === 'failed').map((check) => check.id)).toEqual(['apkovl']);
+    expect(checks.find((check) => check.id === 'manifest')?.status).toBe('ok');
+    expect(
+      worker.messages.some((message) => message.name === 'job.progress' && message.payload?.jobId === 'verify-a'),
+    ).toBe(true);
     worker.child.stdin.end();
     expect(await exited(worker.child)).toBe(0);
   });

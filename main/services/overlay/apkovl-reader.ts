@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { AppError } from '../../../shared/errors.js';
 import { LINT_TEXT_FILES, type ApkovlMember } from '../../../shared/rules/apkovl-lint.js';
@@ -136,15 +137,23 @@ async function readRange(range: ByteRange, location: string, limits: Readonly<Ap
       const path = cleanName(member.name);
       const readsByName = isFile && LINT_TEXT_FILES.has(path);
       let content: Uint8Array | null = null;
-      if (isFile && member.size <= limits.keepContent && (readsByName || kept + member.size <= limits.keptContent)) {
-        const data = new Uint8Array(member.size);
+      let sha256: string | undefined;
+      if (isFile) {
+        // Every file is hashed (verify compares members by digest); small ones are also kept.
+        const keep = member.size <= limits.keepContent && (readsByName || kept + member.size <= limits.keptContent);
+        const data = keep ? new Uint8Array(member.size) : null;
+        const hash = createHash('sha256');
         let filled = 0;
         for (let view = await reader.read(); view !== null; view = await reader.read()) {
-          data.set(view, filled);
+          hash.update(view);
+          data?.set(view, filled);
           filled += view.length;
         }
-        content = data;
-        if (!readsByName) kept += member.size;
+        sha256 = hash.digest('hex');
+        if (data !== null) {
+          content = data;
+          if (!readsByName) kept += member.size;
+        }
       }
       const details = reader.details();
       const read: ApkovlMember = {
@@ -158,6 +167,7 @@ async function readRange(range: ByteRange, location: string, limits: Readonly<Ap
         size: member.size,
         linkname: member.linkname === '' ? null : member.linkname,
         content,
+        ...(sha256 !== undefined ? { sha256 } : {}),
       };
       if (readsByName) {
         const previous = named.get(path);

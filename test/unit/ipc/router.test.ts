@@ -13,6 +13,7 @@ function handlers(overrides: Partial<Handlers> = {}): Handlers {
     'card.erase': unused,
     'drives.list': unused,
     'drive.describe': unused,
+    'card.verify': unused,
     'job.cancel': ({ jobId }) => Promise.resolve({ cancelled: jobId === 'known' }),
     'definition.save': unused,
     'dialog.open-file': unused,
