@@ -1,9 +1,10 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath } from '../helpers/cli.js';
+import { bytesWrittenBy, describeWithLoopDevices, LoopDevices } from '../helpers/loop-devices.js';
 import { createOverlay, createSyntheticRpiMedia, type SyntheticMedia } from '../helpers/synthetic-media.js';
 import { makeTempDir } from '../helpers/temp.js';
 
@@ -186,5 +187,61 @@ describe('apkovl worker', () => {
     await expect.poll(() => alive(workerPid), { timeout: 20_000, interval: 100 }).toBe(false);
     expect(existsSync(output)).toBe(false);
     expect(readdirSync(temp.dir).filter((name) => name.endsWith('.partial'))).toEqual([]);
+  });
+});
+
+describeWithLoopDevices('apkovl worker and the drive rules (loop devices)', () => {
+  const loops = new LoopDevices();
+  afterAll(() => loops.detachAll());
+
+  it('refuses, by its own classification, to write a drive that holds the system’s swap', async () => {
+    // A drive the rules call a system drive (swap in use on it) that is still safe to use in a
+    // test: this machine's own disk is never asked for, not even to see it refused.
+    const file = path.join(temp.dir, 'swap-drive.bin');
+    writeFileSync(file, '');
+    truncateSync(file, 256 << 20);
+    const device = loops.attach(file);
+    execFileSync('mkswap', ['--quiet', device]);
+    execFileSync('swapon', [device]);
+    const worker = startWorker();
+    try {
+      worker.send({ type: 'request', id: 'list', command: 'drives.list', input: {} });
+      worker.send({ type: 'request', id: 'describe', command: 'drive.describe', input: { device } });
+      const listed = await worker.next((message) => message.id === 'list');
+      const drives = (listed.envelope as { value: { drives: { status: string; reasons: { code: string }[] }[] } }).value
+        .drives;
+      // The disk holding / is there, hidden, with its reason: the app decides whether to show it.
+      expect(drives.some((drive) => drive.status === 'hidden' && drive.reasons[0]?.code === 'system-mount')).toBe(true);
+      const described = await worker.next((message) => message.id === 'describe');
+      const { drive, identity } = (described.envelope as { value: { drive: { status: string }; identity: unknown } })
+        .value;
+      expect(drive.status).toBe('hidden');
+      // A client that claims the drive is fine (or never looked) changes nothing.
+      const request = {
+        type: 'request',
+        id: 'write',
+        command: 'card.build',
+        input: {
+          jobId: 'write',
+          request: {
+            source: { kind: 'apkovl', file: overlay },
+            media: { kind: 'file', path: media.tarball },
+            destination: { kind: 'device', path: device, confirmed: identity, largeDriveConfirmed: true },
+          },
+        },
+      };
+      const before = bytesWrittenBy(device);
+      worker.send(request);
+      const response = await worker.next((message) => message.id === 'write');
+      expect(response.envelope).toMatchObject({
+        ok: false,
+        error: { code: 'invalid-input', message: expect.stringMatching(/refusing to write to .*swap/) as unknown },
+      });
+      expect(bytesWrittenBy(device)).toBe(before);
+      worker.child.stdin.end();
+      expect(await exited(worker.child)).toBe(0);
+    } finally {
+      spawnSync('swapoff', [device]);
+    }
   });
 });
