@@ -1,6 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { Fat32Volume, readMbr, type FatEntry, type Run } from '../../main/services/image/fat-reader.js';
-import { openReadableFile } from '../../main/services/image/readable-file.js';
 
 /**
  * Deliberate damage to a card image, for the tests of the FAT checker: each helper changes a
@@ -31,8 +31,17 @@ export interface FatImage {
 
 /** Open the first partition of an image for changes. */
 export async function openFatImage(image: string): Promise<FatImage> {
-  const medium = await openReadableFile(image);
   const handle = await fs.open(image, 'r+');
+  // An image file, or a block device (a loop device standing in for a card).
+  const info = await handle.stat();
+  const size = info.isBlockDevice()
+    ? Number(execFileSync('blockdev', ['--getsize64', image], { encoding: 'utf8' }).trim())
+    : info.size;
+  const medium = {
+    size,
+    read: async (buffer: Buffer, position: number) => (await handle.read(buffer, 0, buffer.length, position)).bytesRead,
+    close: () => Promise.resolve(),
+  };
   const mbr = await readMbr(medium);
   const partition = mbr?.partitions[0];
   if (partition === undefined) throw new Error(`${image} has no partition`);

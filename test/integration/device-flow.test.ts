@@ -5,7 +5,14 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CARD_MANIFEST_NAME, cardManifestSchema } from '../../shared/model/card-manifest.js';
 import { cliPath, responseEnvelope, responseValue, runCli } from '../helpers/cli.js';
 import { fsckFat } from '../helpers/external-tools.js';
-import { bytesWrittenBy, describeWithLoopDevices, LoopDevices, sfdiskDump } from '../helpers/loop-devices.js';
+import {
+  bytesWrittenBy,
+  describeWithLoopDevices,
+  dropDeviceCache,
+  LoopDevices,
+  sfdiskDump,
+} from '../helpers/loop-devices.js';
+import { flipByte } from '../helpers/verify-cards.js';
 import { createSyntheticRpiMedia, type SyntheticMedia } from '../helpers/synthetic-media.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { missing } from '../helpers/requirements.js';
@@ -129,6 +136,35 @@ describeWithLoopDevices('writing cards to drives from the command line (loop dev
     expect(summary.bytesWritten).toBeLessThan(summary.fileBytes + 8 * MiB);
     expect(summary.bytesWritten).toBe(written(target));
     expect(summary.verification.bytes).toBeLessThanOrEqual(summary.bytesWritten);
+  });
+
+  it('writes a card that apkovl verify then calls good, and names a file whose byte changed on the drive', async () => {
+    const target = device('verified', 1200 * MiB);
+    expect(runCli(kioskBuild(target, '--yes')).status).toBe(0);
+    const good = runCli(['verify', target, '--boot-media', media.tarball, '--json']);
+    expect(good.status, good.stderr).toBe(0);
+    expect(responseValue(good.stdout)).toMatchObject({ verdict: 'good' });
+
+    const position = await flipByte(target, 'boot/vmlinuz-rpi', 1000);
+    dropDeviceCache(target);
+    const bad = runCli(['verify', target, '--boot-media', media.tarball]);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(/DAMAGED/);
+    expect(bad.stdout).toMatch(/boot\/vmlinuz-rpi (is not what was written|differs from the boot media)/);
+    expect(bad.stdout).toContain(`at bytes ${position}-${position}`);
+  });
+
+  it('asks for --large-drive before writing a drive larger than 128 GB', () => {
+    const target = device('large', 200e9);
+    const refused = runCli(['erase', target, '--yes']);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/holds 186 GiB, more than 128 GB: it may not be the card you mean/);
+    expect(written(target)).toBe(0);
+    const listed = runCli(['drives', '--json']);
+    expect(listed.status).toBe(0);
+    const erased = runCli(['erase', target, '--yes', '--large-drive']);
+    expect(erased.status, erased.stderr).toBe(0);
+    expect(written(target)).toBeLessThan(64 * MiB);
   });
 
   it('unmounts the mounted ext4 partition of the chosen drive, then writes it', () => {
