@@ -16,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createOverlay, createSyntheticRpiMedia } from '../helpers/synthetic-media.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { flashBenchmark } from './flash.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.resolve(here, '../../cli/apkovl.mjs');
@@ -184,3 +185,4 @@ function main(): void {
 }
 
 main();
+if (process.env.BENCH_FLASH !== '0') flashBenchmark();
