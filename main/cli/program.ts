@@ -12,7 +12,7 @@ import { verifyCommand } from './commands/verify.js';
 import { workerCommand } from './commands/worker.js';
 import { EXIT_BUG, EXIT_CANCELLED, EXIT_USAGE, EXIT_USER_ERROR } from './exit-codes.js';
 import type { CommandContext } from './context.js';
-import { encodeWire } from '../../shared/ipc/wire.js';
+import { encodeWire } from '../../shared/ipc/wire-format.js';
 import { jsonOutput, quietOutput, terminalOutput } from './progress-output.js';
 
 export interface CliEnvironment {

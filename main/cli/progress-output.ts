@@ -1,4 +1,4 @@
-import { encodeWire } from '../../shared/ipc/wire.js';
+import { encodeWire } from '../../shared/ipc/wire-format.js';
 import type { ProgressEvent } from '../../shared/model/progress.js';
 import { formatBytes } from '../../shared/model/size.js';
 import { displayMessage } from '../../shared/rules/display.js';

@@ -79,8 +79,12 @@ export const buildRequestSchema = z.strictObject({
   media: mediaSchema,
   destination: destinationSchema,
   card: cardSettingsSchema.prefault({}),
-  /** Read back what was written (a device always is; an image file only when asked). */
-  verify: z.boolean().default(true),
+  /**
+   * Read every written range back and compare it with what was meant to be written. A device is
+   * always read back (uncached); an image file only when this is true (through the page cache:
+   * it checks the writer, not a medium).
+   */
+  verify: z.boolean().default(false),
 });
 export type BuildRequest = z.infer<typeof buildRequestSchema>;
 export type BuildRequestInput = z.input<typeof buildRequestSchema>;

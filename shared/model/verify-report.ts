@@ -179,6 +179,7 @@ export const verifyReportSchema = z.object({
 export type VerifyReport = z.infer<typeof verifyReportSchema>;
 
 /** Exit status of `apkovl verify` for a verdict: 0 for a card that is fine, 1 for one that is not. */
+/** Also written out in main/cli/commands/verify.ts, which does not load this module at start. */
 export function verdictExitCode(verdict: VerifyVerdict): 0 | 1 {
   return verdict === 'good' || verdict === 'changed' ? 0 : 1;
 }

@@ -123,6 +123,22 @@ describe('apkovl CLI', () => {
     });
   });
 
+  it('reads an image back with --verify, range by range', () => {
+    const output = path.join(temp.dir, 'verified.img');
+    const result = runCli(buildArgs(output, '--verify', '--json'));
+    expect(result.status, result.stderr).toBe(0);
+    const summary = responseValue<{ bytesWritten: number; verification: { bytes: number; uncached: boolean } }>(
+      result.stdout,
+    );
+    expect(summary.verification).toMatchObject({ uncached: false });
+    // Every written range, once (the areas wiped first and written over later are read once).
+    expect(summary.verification.bytes).toBeLessThanOrEqual(summary.bytesWritten);
+    expect(summary.verification.bytes).toBeGreaterThan(summary.bytesWritten * 0.9);
+    expect(progressEvents(result.stdout).some((event) => event.phase === 'verify')).toBe(true);
+    const plain = runCli(buildArgs(path.join(temp.dir, 'unverified.img'), '--json'));
+    expect(responseValue<{ verification: unknown }>(plain.stdout).verification).toBeNull();
+  });
+
   it('reports a bad input as a JSON error and exit code 1, with nothing written', () => {
     const output = path.join(temp.dir, 'never.img');
     const result = runCli(['build', '--boot-media', overlay, '--overlay', overlay, '--output', output, '--json']);

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { AppError } from '../../../shared/errors.js';
 import { describeFileSpace, formatBytes, parseSize } from '../../../shared/model/size.js';
 import type { BuildSummary } from '../../../shared/model/build-image.js';
-import { buildRequestSchema, type BuildRequest, type BuildRequestInput } from '../../../shared/model/requests.js';
+import type { BuildRequest, BuildRequestInput } from '../../../shared/model/requests.js';
 import { checkParameters } from '../../services/boot-media/compose.js';
 import { checkPartitionSize } from '../../services/build/card-checks.js';
 import { DEFAULT_IMAGE_PARTITION_BYTES, DEFAULT_VOLUME_LABEL } from '../../services/build/defaults.js';
@@ -27,6 +27,7 @@ interface BuildFlags {
   device?: string;
   yes?: boolean;
   largeDrive?: boolean;
+  verify?: boolean;
   size?: string;
   label?: string;
   usercfg?: string;
@@ -95,6 +96,7 @@ export function buildCommand(context: CommandContext): Command {
     .option('--device <device>', 'write the card straight to this drive (e.g. /dev/sdb), erasing it; Linux, as root')
     .option('--yes', 'with --device: do not ask (for scripts); the drive rules still apply')
     .option('--large-drive', 'with --device --yes: the drive really is larger than 128 GB')
+    .option('--verify', 'with --output: read the image back and compare (a device is always read back)')
     .option(
       '--size <size>',
       `size of the FAT32 partition, e.g. 256MiB, 2GiB (default ${formatBytes(DEFAULT_IMAGE_PARTITION_BYTES)}; the image is 1 MiB larger)`,
@@ -179,6 +181,8 @@ async function buildRequestFromFlags(
       hint: 'secrets are baked into an apkovl when it is generated; leave --secrets out',
     });
   }
+  // The schema library is loaded only when a command needs it: --help and the like start fast.
+  const { buildRequestSchema } = await import('../../../shared/model/requests.js');
   const parsed = buildRequestSchema.safeParse({
     source: sourceRequest,
     media:
@@ -192,6 +196,7 @@ async function buildRequestFromFlags(
             offline: flags.offline === true,
           },
     destination,
+    verify: flags.verify === true,
     card: {
       ...(partitionBytes !== undefined ? { partitionBytes } : {}),
       ...(flags.label !== undefined ? { volumeLabel: flags.label } : {}),

@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { toolVersion } from '../../services/tool-version.js';
 import type { CommandContext } from '../context.js';
-import { runWorker } from '../worker.js';
 
 export function workerCommand(context: CommandContext): Command {
   return new Command('worker')
@@ -17,6 +16,7 @@ export function workerCommand(context: CommandContext): Command {
       '\nExample:\n  echo \'{"type":"request","id":1,"command":"app.info","input":{}}\' | apkovl worker',
     )
     .action(async () => {
+      const { runWorker } = await import('../worker.js');
       await runWorker({
         services: context.services,
         input: context.stdin,

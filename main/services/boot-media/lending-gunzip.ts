@@ -26,24 +26,21 @@ export interface LendingGunzipOptions {
 }
 
 /**
- * The pool must never hand the consumer bytes that were overwritten before it read them. Every
- * byte is checksummed twice: when the inflater delivers it (zlib has just written it, and zlib
- * checks the gzip trailer against exactly these bytes) and when the consumer pulls it. At the
- * end of the data the two CRC-32s must agree, or the card would carry corrupt data: that is a
- * bug, reported as one, never a silent success.
+ * The pool must never hand the consumer bytes that were overwritten before it read them. Each
+ * pool buffer counts how often it was handed to the inflater (its generation), and each chunk
+ * remembers the generation it was written in: a chunk whose buffer was handed out again before
+ * the consumer pulled it is corrupt, and pulling it is refused as the bug it is, never a silent
+ * success. The bytes the consumer received are also checksummed (CRC-32, `received`), for the
+ * caller to compare with the gzip trailer, which zlib itself checked against what it produced.
  */
 export class LendingCorruptionError extends Error {
-  constructor(delivered: number, received: number, bytes: number) {
+  constructor(offset: number) {
     super(
-      `bug: the bytes handed to the consumer (CRC-32 ${hex(received)}) differ from what the inflater produced ` +
-        `(CRC-32 ${hex(delivered)}) over ${bytes} bytes: a pool buffer was reused too early`,
+      `bug: the inflated bytes at offset ${offset} were overwritten before the consumer read them: ` +
+        'a pool buffer was reused too early',
     );
     this.name = 'LendingCorruptionError';
   }
-}
-
-function hex(value: number): string {
-  return value.toString(16).padStart(8, '0');
 }
 
 interface Slot {
@@ -54,6 +51,8 @@ interface Slot {
   end: number;
   /** Full and replaced by the inflater: nothing more will be written into it. */
   sealed: boolean;
+  /** How often this buffer was handed to the inflater. */
+  generation: number;
 }
 
 export class LendingGunzip {
@@ -63,6 +62,9 @@ export class LendingGunzip {
   private readonly slots = new Map<ArrayBufferLike, Slot>();
   private readonly free: Slot[] = [];
   private readonly queue: Uint8Array[] = [];
+  /** For each queued chunk: its pool buffer (undefined for Node's own) and that buffer's generation then. */
+  private readonly queueSlots: (Slot | undefined)[] = [];
+  private readonly queueGenerations: number[] = [];
   private queueHead = 0;
   private headOffset = 0;
   /** Stream offsets: bytes inflated, and bytes handed to the consumer. */
@@ -76,10 +78,8 @@ export class LendingGunzip {
   private wakeConsumer: (() => void) | null = null;
   /** Whether the inflater's output buffers come from the pool (false on an unknown Node). */
   readonly pooled: boolean;
-  /** CRC-32 of the bytes as the inflater delivered them, and as the consumer received them. */
-  private deliveredCrc = 0;
+  /** CRC-32 of the bytes as the consumer received them. */
   private receivedCrc = 0;
-  private checked = false;
 
   constructor(options: LendingGunzipOptions = {}) {
     this.chunkSize = options.chunkSize ?? 1 << 20;
@@ -162,6 +162,11 @@ export class LendingGunzip {
       this.throwIfFailed();
       const head = this.queue[this.queueHead];
       if (head !== undefined) {
+        const slot = this.queueSlots[this.queueHead];
+        if (slot !== undefined && slot.generation !== this.queueGenerations[this.queueHead]) {
+          this.failure = new LendingCorruptionError(this.consumed);
+          throw this.failure;
+        }
         const count = Math.min(max, head.length - this.headOffset);
         const view = head.subarray(this.headOffset, this.headOffset + count);
         this.headOffset += count;
@@ -171,30 +176,20 @@ export class LendingGunzip {
         if (this.buffered <= this.highWater && this.inflater.isPaused()) this.inflater.resume();
         return view;
       }
-      if (this.ended) {
-        this.checkIntegrity();
-        return null;
-      }
+      if (this.ended) return null;
       await new Promise<void>((resolve) => (this.wakeConsumer = resolve));
-    }
-  }
-
-  /** At the end of the data: what the consumer got must be what zlib produced (and checked). */
-  private checkIntegrity(): void {
-    if (this.checked || this.failure !== null || !this.pooled) return;
-    this.checked = true;
-    if (this.receivedCrc !== this.deliveredCrc || this.consumed !== this.produced) {
-      this.failure = new LendingCorruptionError(this.deliveredCrc, this.receivedCrc, this.consumed);
-      throw this.failure;
     }
   }
 
   private advanceHead(): void {
     this.queue[this.queueHead] = EMPTY;
+    this.queueSlots[this.queueHead] = undefined;
     this.queueHead += 1;
     this.headOffset = 0;
     if (this.queueHead > 64 && this.queueHead * 2 > this.queue.length) {
       this.queue.splice(0, this.queueHead);
+      this.queueSlots.splice(0, this.queueHead);
+      this.queueGenerations.splice(0, this.queueHead);
       this.queueHead = 0;
     }
   }
@@ -202,7 +197,6 @@ export class LendingGunzip {
   private deliver(chunk: Buffer): void {
     if (chunk.length === 0) return;
     this.produced += chunk.length;
-    if (this.pooled) this.deliveredCrc = zlib.crc32(chunk, this.deliveredCrc);
     // One piece of input can inflate to a thousand times its size (a run of zeros): past the
     // high-water mark, let the stream hold back its next inflate until the consumer catches up.
     if (this.buffered > this.highWater) this.inflater.pause();
@@ -212,6 +206,8 @@ export class LendingGunzip {
       slot.end = this.produced;
     }
     this.queue.push(chunk);
+    this.queueSlots.push(slot);
+    this.queueGenerations.push(slot?.generation ?? 0);
     this.wake();
   }
 
@@ -237,7 +233,7 @@ export class LendingGunzip {
     if (!(own?.value instanceof Buffer) || own.value.length !== this.chunkSize || stream._outOffset !== 0) return false;
     for (let index = 0; index < count; index += 1) {
       const buffer = Buffer.allocUnsafeSlow(this.chunkSize);
-      const slot: Slot = { buffer, delivered: 0, end: 0, sealed: false };
+      const slot: Slot = { buffer, delivered: 0, end: 0, sealed: false, generation: 0 };
       this.slots.set(buffer.buffer, slot);
       this.free.push(slot);
     }
@@ -251,7 +247,9 @@ export class LendingGunzip {
         const previous = this.slots.get(current.buffer);
         if (previous !== undefined) previous.sealed = true;
         this.release();
-        current = this.free.pop()?.buffer ?? replacement;
+        const next = this.free.pop();
+        if (next !== undefined) next.generation += 1;
+        current = next?.buffer ?? replacement;
       },
     });
     return true;

@@ -6,6 +6,8 @@ import type { BuildRequest } from '../../../shared/model/requests.js';
 import { hashFileInWorker } from '../files/hash-file.js';
 import type { BlockTarget } from '../flash/block-target.js';
 import { createImageFileTarget } from '../flash/file-target.js';
+import { readBackError, verifyWrittenRanges } from '../flash/read-back.js';
+import { recordWrites } from '../flash/write-record.js';
 import { PARTITION_START_BYTES, PARTITION_TYPE_FAT32_LBA, SECTOR_SIZE } from '../image/constants.js';
 import type { ManifestOrigin } from './manifest.js';
 import { baseName, planBuild, type BuildPlan, type PlanContext } from './plan.js';
@@ -131,9 +133,11 @@ export async function buildToImage(
   const plan = await planBuild(request, planContext);
   const partitionBytes = plan.card.partitionBytes as number;
   const origin = manifestOrigin(plan, options);
-  const target = countingTarget(
+  const file = countingTarget(
     await createImageFileTarget(request.destination.path, PARTITION_START_BYTES + partitionBytes),
   );
+  const recording = request.verify ? recordWrites(file) : null;
+  const target = recording ?? file;
   try {
     const written = await writePlannedCard(plan, target, {
       origin,
@@ -142,11 +146,33 @@ export async function buildToImage(
       ...(options.signal ? { signal: options.signal } : {}),
     });
     if (options.signal?.aborted) throw new CancelledError();
+    let verification: BuildSummary['verification'] = null;
+    if (recording !== null) {
+      const verifyStarted = options.now();
+      const readBack = await verifyWrittenRanges(
+        recording.record,
+        {
+          size: file.size,
+          description: request.destination.path,
+          read: (buffer, position) => file.read(buffer, position),
+        },
+        options.onProgress,
+        options.signal ? { signal: options.signal } : {},
+      );
+      const mismatch = readBackError(readBack, request.destination.path);
+      if (mismatch !== null) throw mismatch;
+      verification = {
+        ranges: recording.record.ranges().length,
+        bytes: readBack.bytes,
+        seconds: (options.now() - verifyStarted) / 1000,
+        uncached: false,
+      };
+    }
     await target.commit();
     return summarize(plan, written, {
       targetBytes: target.size,
-      bytesWritten: target.bytesWritten,
-      verification: null,
+      bytesWritten: file.bytesWritten,
+      verification,
       seconds: (options.now() - started) / 1000,
       mediaSha256: written.manifest.bootMedia.sha256,
     });
