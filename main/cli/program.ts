@@ -12,6 +12,7 @@ import { verifyCommand } from './commands/verify.js';
 import { workerCommand } from './commands/worker.js';
 import { EXIT_BUG, EXIT_CANCELLED, EXIT_USAGE, EXIT_USER_ERROR } from './exit-codes.js';
 import type { CommandContext } from './context.js';
+import { failureEnvelope } from '../../shared/ipc/envelope.js';
 import { encodeWire } from '../../shared/ipc/wire-format.js';
 import { jsonOutput, quietOutput, terminalOutput } from './progress-output.js';
 
@@ -194,22 +195,7 @@ function report(
   inputErrorExitCode: number,
 ): number {
   if (json) {
-    environment.stdout.write(
-      encodeWire({
-        type: 'response',
-        id: null,
-        command,
-        envelope: {
-          ok: false,
-          error: {
-            code: error.code,
-            message: error.message,
-            location: error.location ?? null,
-            hint: error.hint ?? null,
-          },
-        },
-      }),
-    );
+    environment.stdout.write(encodeWire({ type: 'response', id: null, command, envelope: failureEnvelope(error) }));
   }
   if (error.code === 'cancelled') {
     // A cancellation that says more (a confirmation not given) says it; a stop is just a stop.

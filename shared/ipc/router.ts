@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { AppError } from '../errors.js';
+import { failureEnvelope } from './envelope.js';
 import {
   contract,
   type CommandParsedInput,
@@ -58,17 +59,7 @@ export function createRouter(handlers: Handlers, options: RouterOptions = {}) {
         return { ok: true, value: checked.data };
       } catch (error) {
         // AppError('internal') is a bug that was classified where it happened: still a bug.
-        if (error instanceof AppError && error.code !== 'internal') {
-          return {
-            ok: false,
-            error: {
-              code: error.code,
-              message: error.message,
-              location: error.location ?? null,
-              hint: error.hint ?? null,
-            },
-          };
-        }
+        if (error instanceof AppError && error.code !== 'internal') return failureEnvelope(error);
         options.onBug?.(error, name);
         return {
           ok: false,

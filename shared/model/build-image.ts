@@ -1,26 +1,32 @@
 import { z } from 'zod';
 
+/** The one partition a card has, and its FAT32 file system: for a build and an erase alike. */
+export const cardPartitionSchema = z.object({
+  startLba: z.number(),
+  sectors: z.number(),
+  bytes: z.number(),
+  type: z.number(),
+  bootable: z.literal(true),
+});
+
+export const cardFilesystemSchema = z.object({
+  type: z.literal('FAT32'),
+  label: z.string(),
+  volumeId: z.string(),
+  clusterSize: z.number(),
+  clusters: z.number(),
+  freeBytes: z.number(),
+});
+
 /** What a build made: the same for an image file and a device, the CLI and the app. */
 export const buildSummarySchema = z.object({
   destination: z.object({ kind: z.enum(['image', 'device']), path: z.string() }),
   /** The image file or device written (the destination's path). */
   output: z.string(),
   imageBytes: z.number(),
-  partition: z.object({
-    startLba: z.number(),
-    sectors: z.number(),
-    bytes: z.number(),
-    type: z.number(),
-    bootable: z.literal(true),
-  }),
-  filesystem: z.object({
-    type: z.literal('FAT32'),
-    label: z.string(),
-    volumeId: z.string(),
-    clusterSize: z.number(),
-    clusters: z.number(),
+  partition: cardPartitionSchema,
+  filesystem: cardFilesystemSchema.extend({
     usedBytes: z.number(),
-    freeBytes: z.number(),
     /** What the FAT32 metadata (reserved sectors, both FATs) takes of the partition. */
     metadataBytes: z.number(),
   }),

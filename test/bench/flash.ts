@@ -16,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createOverlay, createSyntheticRpiMedia } from '../helpers/synthetic-media.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { printGoals, printTable } from './report.js';
 import { throttle, throttleUnavailable, type Throttle } from '../helpers/throttle.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -149,13 +150,7 @@ export function flashBenchmark(): void {
         mb(row.read),
       ]),
     ];
-    const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-    for (const row of rows)
-      console.log(
-        row
-          .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
-          .join('   '),
-      );
+    printTable(rows);
     const goals = [
       {
         goal: 'build + read-back within 1.15x of the device limit',
@@ -173,8 +168,7 @@ export function flashBenchmark(): void {
         ok: ours.seconds / etcher.seconds <= 0.25,
       },
     ];
-    console.log('\nGoals:');
-    for (const goal of goals) console.log(`  ${goal.ok ? 'met   ' : 'MISSED'}  ${goal.goal}: ${goal.value.toFixed(2)}`);
+    printGoals(goals);
     if (slow === null) console.log('  (the time goal needs a throttled device; it cannot be judged here)');
   } finally {
     slow?.remove();

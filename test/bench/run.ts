@@ -16,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createOverlay, createSyntheticRpiMedia } from '../helpers/synthetic-media.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { printGoals, printTable } from './report.js';
 import { flashBenchmark } from './flash.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -150,13 +151,7 @@ function main(): void {
         `${row.peakMb.toFixed(0)} MB`,
       ]),
     ];
-    const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-    for (const row of rows)
-      console.log(
-        row
-          .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
-          .join('   '),
-      );
+    printTable(rows);
 
     const goals = [
       {
@@ -176,8 +171,7 @@ function main(): void {
         ok: largePeak < ours.peakMb * 1.15 && largePeak < 150,
       },
     ];
-    console.log('\nGoals:');
-    for (const goal of goals) console.log(`  ${goal.ok ? 'met   ' : 'MISSED'}  ${goal.goal}: ${goal.value.toFixed(2)}`);
+    printGoals(goals);
     if (process.env.BENCH_STRICT === '1' && goals.some((goal) => !goal.ok)) process.exitCode = 1;
   } finally {
     temp.cleanup();

@@ -93,6 +93,7 @@ export async function eraseDevice(
       sectors: layout.partitionSectors,
       bytes: layout.partitionSectors * SECTOR_SIZE,
       type: PARTITION_TYPE_FAT32_LBA,
+      bootable: true,
     },
     filesystem: {
       type: 'FAT32',

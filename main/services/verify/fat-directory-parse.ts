@@ -7,23 +7,15 @@ import {
   longEntryUnits,
 } from '../image/fat-directory.js';
 import { readShortName, shortNameChecksum } from '../image/fat-names.js';
+import type { FatEntry } from '../image/fat-reader.js';
 
-/** One file or folder entry of a directory, with its long name when that is intact. */
-export interface DirectoryRecord {
-  /** The long name if it is intact, else the short name. */
-  name: string;
-  shortName: string;
-  /** The 11 bytes of the short name as stored, for comparisons. */
+/**
+ * One file or folder entry of a directory, as the reader's FatEntry (the long name when it is
+ * intact, else the short name), with the short name's stored bytes for comparisons.
+ */
+export interface DirectoryRecord extends FatEntry {
+  /** The 11 bytes of the short name as stored. */
   shortKey: string;
-  hasLongName: boolean;
-  isDirectory: boolean;
-  attributes: number;
-  firstCluster: number;
-  size: number;
-  /** Unix seconds. */
-  mtime: number;
-  /** Byte of the short entry on the medium. */
-  entryOffset: number;
 }
 
 export type DirectoryProblem =
