@@ -18,6 +18,9 @@ export const cardFilesystemSchema = z.object({
   freeBytes: z.number(),
 });
 
+export type CardPartition = z.infer<typeof cardPartitionSchema>;
+export type CardFilesystem = z.infer<typeof cardFilesystemSchema>;
+
 /** What a build made: the same for an image file and a device, the CLI and the app. */
 export const buildSummarySchema = z.object({
   destination: z.object({ kind: z.enum(['image', 'device']), path: z.string() }),

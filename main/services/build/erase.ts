@@ -1,19 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../../../shared/errors.js';
-import { identityDifferences } from '../../../shared/model/device-identity.js';
 import type { EraseSummary } from '../../../shared/model/erase.js';
 import type { ProgressListener } from '../../../shared/model/progress.js';
 import type { EraseRequest } from '../../../shared/model/requests.js';
-import { displayText } from '../../../shared/rules/display.js';
-import { readDeviceIdentity } from '../flash/device-identity.js';
 import { flashDevice } from '../flash/flash-device.js';
-import { PARTITION_TYPE_FAT32_LBA, SECTOR_SIZE } from '../image/constants.js';
+import { SECTOR_SIZE } from '../image/constants.js';
 import { writeCard } from '../image/card-writer.js';
 import { encodeVolumeLabel } from '../image/fat32-boot-sector.js';
 import { MIN_FAT32_SECTORS } from '../image/fat32-geometry.js';
+import { confirmedIdentity, describeCard } from './card-summary.js';
 import type { DriveGuard } from './run-build.js';
 import { DEFAULT_ERASE_LABEL } from './erase-defaults.js';
-import { formatVolumeId } from './write-card.js';
 
 async function* nothing(): AsyncGenerator<never> {}
 
@@ -40,18 +37,7 @@ export async function eraseDevice(
     if (!(error instanceof AppError)) throw error;
     throw new AppError('usage', error.message, { location: '--label', ...(error.hint ? { hint: error.hint } : {}) });
   }
-  const identity = await readDeviceIdentity(request.device);
-  const changed = identityDifferences(request.confirmed, identity);
-  if (changed.length > 0) {
-    throw new AppError(
-      'invalid-input',
-      `${displayText(request.device)} is not the drive that was confirmed: ${changed.join(', ')}`,
-      {
-        location: request.device,
-        hint: 'the card or stick was changed; choose it again (nothing was written)',
-      },
-    );
-  }
+  const identity = await confirmedIdentity(request.device, request.confirmed);
   await options.drives.check(request.device, {
     neededBytes: MIN_FAT32_SECTORS * SECTOR_SIZE,
     sources: [],
@@ -84,25 +70,12 @@ export async function eraseDevice(
       }),
   });
   await options.drives.reread(request.device).catch(() => undefined);
-  const { layout, stats } = flashed.written;
+  const { partition, filesystem } = describeCard(flashed.written, label);
   return {
     device: request.device,
     deviceBytes: identity.size,
-    partition: {
-      startLba: layout.partitionStartLba,
-      sectors: layout.partitionSectors,
-      bytes: layout.partitionSectors * SECTOR_SIZE,
-      type: PARTITION_TYPE_FAT32_LBA,
-      bootable: true,
-    },
-    filesystem: {
-      type: 'FAT32',
-      label,
-      volumeId: formatVolumeId(stats.volumeId),
-      clusterSize: stats.clusterSize,
-      clusters: stats.clusterCount,
-      freeBytes: stats.freeBytes,
-    },
+    partition,
+    filesystem,
     bytesWritten: flashed.bytesWritten,
     verification: { bytes: flashed.readBack.bytes, ranges: flashed.record.ranges().length },
     warnings: unmounted.length > 0 ? [`unmounted before writing: ${unmounted.join(', ')}`] : [],

@@ -8,10 +8,11 @@ import type { BlockTarget } from '../flash/block-target.js';
 import { createImageFileTarget } from '../flash/file-target.js';
 import { readBackError, verifyWrittenRanges } from '../flash/read-back.js';
 import { recordWrites } from '../flash/write-record.js';
-import { PARTITION_START_BYTES, PARTITION_TYPE_FAT32_LBA, SECTOR_SIZE } from '../image/constants.js';
+import { PARTITION_START_BYTES, SECTOR_SIZE } from '../image/constants.js';
+import { describeCard } from './card-summary.js';
 import type { ManifestOrigin } from './manifest.js';
 import { baseName, planBuild, type BuildPlan, type PlanContext } from './plan.js';
-import { formatVolumeId, writePlannedCard, type WrittenCard } from './write-card.js';
+import { writePlannedCard, type WrittenCard } from './write-card.js';
 
 export interface RunBuildOptions {
   onProgress?: ProgressListener;
@@ -85,25 +86,15 @@ export function summarize(
       ? { fileName: file.fileName, hostname: file.hostname, sha256: file.sha256 }
       : null;
   const destination = plan.request.destination;
+  const card = describeCard(written, plan.card.volumeLabel);
   return {
     destination: { kind: destination.kind, path: destination.path },
     output: destination.path,
     imageBytes: extra.targetBytes,
-    partition: {
-      startLba: layout.partitionStartLba,
-      sectors: layout.partitionSectors,
-      bytes: layout.partitionSectors * SECTOR_SIZE,
-      type: PARTITION_TYPE_FAT32_LBA,
-      bootable: true,
-    },
+    partition: card.partition,
     filesystem: {
-      type: 'FAT32',
-      label: plan.card.volumeLabel,
-      volumeId: formatVolumeId(stats.volumeId),
-      clusterSize: stats.clusterSize,
-      clusters: stats.clusterCount,
+      ...card.filesystem,
       usedBytes: stats.usedClusters * stats.clusterSize,
-      freeBytes: stats.freeBytes,
       metadataBytes: layout.geometry.dataStartSector * SECTOR_SIZE,
     },
     files: stats.files,
@@ -213,8 +204,7 @@ export async function buildToDevice(
   const started = options.now();
   const destination = request.destination;
   if (destination.kind !== 'device') throw new AppError('internal', 'buildToDevice needs a device destination');
-  const { readDeviceIdentity } = await import('../flash/device-identity.js');
-  const { identityDifferences } = await import('../../../shared/model/device-identity.js');
+  const { confirmedIdentity } = await import('./card-summary.js');
   const plan = await planBuild(request, planContext);
   const sources = [
     plan.media.path,
@@ -224,18 +214,7 @@ export async function buildToDevice(
       : []),
     ...(request.card.usercfgFile !== undefined ? [request.card.usercfgFile] : []),
   ];
-  const identity = await readDeviceIdentity(destination.path);
-  const changed = identityDifferences(destination.confirmed, identity);
-  if (changed.length > 0) {
-    throw new AppError(
-      'invalid-input',
-      `${destination.path} is not the drive that was confirmed: ${changed.join(', ')}`,
-      {
-        location: destination.path,
-        hint: 'the card or stick was changed; choose it again (nothing was written)',
-      },
-    );
-  }
+  const identity = await confirmedIdentity(destination.path, destination.confirmed);
   options.onProgress?.({
     phase: 'build',
     label: 'Checking the boot media',
