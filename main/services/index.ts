@@ -1,7 +1,9 @@
 import type { LocatedIssue } from '../../shared/model/machine-yaml.js';
 import type { BuildSummary } from '../../shared/model/build-image.js';
 import type { ProgressListener } from '../../shared/model/progress.js';
+import { AppError } from '../../shared/errors.js';
 import type { EraseSummary } from '../../shared/model/erase.js';
+import type { ReleaseQuery } from '../../shared/model/releases.js';
 import type { BuildRequest, EraseRequest, VerifyRequest } from '../../shared/model/requests.js';
 import type { VerifyReport } from '../../shared/model/verify-report.js';
 import type { FileKind } from './files/file-kind.js';
@@ -55,6 +57,10 @@ export interface Services {
   verifyCard(request: VerifyRequest, job?: JobOptions): Promise<VerifyReport>;
   /** What a file is, by its content. */
   fileKind(path: string): Promise<FileKind>;
+  /** A definition file's text, for the app to open it (and its secrets file beside it, if any). */
+  readDefinition(path: string): Promise<{ path: string; yaml: string; secretsPath: string | null }>;
+  /** The boot media a query names if they are verified in the cache already; null if not (no network). */
+  cachedRelease(query: ReleaseQuery): Promise<FetchedRelease | null>;
   /** A drive back to one empty FAT32 partition over all of it. */
   erase(request: EraseRequest, job?: JobOptions): Promise<EraseSummary>;
   /** Definition -> DIR/<hostname>.apkovl.tar.gz. */
@@ -164,6 +170,24 @@ export function createServices(dependencies: ServiceDependencies): Services {
       });
     },
     fileKind: async (file) => (await import('./files/file-kind.js')).detectFileKind(file),
+    readDefinition: async (file) => (await import('./machine/read-definition.js')).readDefinitionText(file),
+    async cachedRelease({ cacheDir, mirrors, ...query }) {
+      try {
+        return await (
+          await releases()
+        ).fetchRelease({
+          ...query,
+          ...(mirrors.length > 0 ? { mirrors } : {}),
+          offline: true,
+          cacheDir: cacheDirectory(cacheDir),
+          env: dependencies.env,
+          now: dependencies.now,
+        });
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'not-found') return null;
+        throw error;
+      }
+    },
     async erase(request, job = {}) {
       const { eraseDevice } = await import('./build/erase.js');
       const { driveGuard } = await import('./drives/drive-guard.js');

@@ -1,5 +1,6 @@
 import { AppError } from '../../shared/errors.js';
 import type { HandlerContext, Handlers } from '../../shared/ipc/router.js';
+import type { ReleaseQuery } from '../../shared/model/releases.js';
 import type { JobOptions, Services } from './index.js';
 
 export interface FileDialogs {
@@ -17,6 +18,19 @@ export interface HandlerDependencies {
  * (which give it fake dialogs). Long commands run as jobs that report progress by job id and
  * can be cancelled.
  */
+/** A release query as the release services take it. */
+function releaseOptions(query: ReleaseQuery) {
+  return {
+    board: query.board,
+    arch: query.arch,
+    ...(query.flavor !== undefined ? { flavor: query.flavor } : {}),
+    ...(query.version !== undefined ? { version: query.version } : {}),
+    ...(query.version === undefined && query.branch !== undefined ? { branch: query.branch } : {}),
+    ...(query.mirrors.length > 0 ? { mirrors: query.mirrors } : {}),
+    ...(query.cacheDir !== undefined ? { cacheDir: query.cacheDir } : {}),
+  };
+}
+
 export function createHandlers(services: Services, dependencies: HandlerDependencies): Handlers {
   const jobs = new Map<string, AbortController>();
   /** A long command: progress and notes as events under its job id, cancellable by job.cancel. */
@@ -37,6 +51,34 @@ export function createHandlers(services: Services, dependencies: HandlerDependen
   return {
     'app.info': () => Promise.resolve(dependencies.app),
     'file.kind': async ({ path }) => ({ kind: await services.fileKind(path) }),
+    'templates.list': async () => {
+      const { templates } = await import('./machine/templates.js');
+      return {
+        templates: templates.map(({ name, description, definition, secrets }) => ({
+          name,
+          description,
+          definition,
+          secrets,
+        })),
+      };
+    },
+    'definition.read': ({ path }) => services.readDefinition(path),
+    'release.list': ({ arch, branch, mirror }) =>
+      services.listReleases({
+        arch,
+        ...(branch !== undefined ? { branch } : {}),
+        ...(mirror !== undefined ? { mirror } : {}),
+      }),
+    'release.status': async (query) => ({ cached: await services.cachedRelease(query) }),
+    'release.fetch': ({ jobId, query }, context) =>
+      job(jobId, context, ({ onProgress, onNote, signal }) =>
+        services.fetchRelease({
+          ...releaseOptions(query),
+          ...(onProgress ? { onProgress } : {}),
+          ...(onNote ? { onNote } : {}),
+          ...(signal ? { signal } : {}),
+        }),
+      ),
     'drives.list': async () => ({ drives: await services.listDrives() }),
     'drive.describe': ({ device }) => services.describeTarget(device),
     'card.build': ({ jobId, request }, context) => job(jobId, context, (options) => services.build(request, options)),

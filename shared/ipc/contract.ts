@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { errorCodes } from '../errors.js';
 import { buildSummarySchema } from '../model/build-image.js';
+import { fetchedReleaseSchema, releaseQuerySchema, releaseSchema } from '../model/releases.js';
+import { architectures } from '../model/targets.js';
 import { deviceIdentitySchema } from '../model/device-identity.js';
 import { classifiedDriveSchema } from '../model/drive.js';
 import { eraseSummarySchema } from '../model/erase.js';
@@ -22,6 +24,40 @@ export const contract = {
     'file.kind': {
       input: z.object({ path: z.string().min(1) }),
       output: z.object({ kind: z.enum(['yaml', 'gzip', 'iso9660', 'other']) }),
+    },
+    /** The definition templates (Pi kiosk, Pi headless, x86 server), as `apkovl init` writes them. */
+    'templates.list': {
+      input: z.object({}),
+      output: z.object({
+        templates: z.array(
+          z.object({
+            name: z.string(),
+            description: z.string(),
+            definition: z.string(),
+            secrets: z.string().nullable(),
+          }),
+        ),
+      }),
+    },
+    /** A definition file's text (and where its secrets file would be), to open it in the app. */
+    'definition.read': {
+      input: z.object({ path: z.string().min(1) }),
+      output: z.object({ path: z.string(), yaml: z.string(), secretsPath: z.string().nullable() }),
+    },
+    /** The releases of a branch and architecture, as the mirror's index lists them. */
+    'release.list': {
+      input: z.object({ arch: z.enum(architectures), branch: z.string().optional(), mirror: z.string().optional() }),
+      output: z.object({ url: z.string(), releases: z.array(releaseSchema) }),
+    },
+    /** Whether the boot media a query names are verified in the cache already (no network). */
+    'release.status': {
+      input: releaseQuerySchema,
+      output: z.object({ cached: fetchedReleaseSchema.nullable() }),
+    },
+    /** Fetch and verify boot media into the cache, with progress. */
+    'release.fetch': {
+      input: z.object({ jobId: z.string().min(1), query: releaseQuerySchema }),
+      output: fetchedReleaseSchema,
     },
     /** Every drive with its status and reasons (hidden ones too: the app decides what to show). */
     'drives.list': {

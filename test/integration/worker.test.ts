@@ -124,6 +124,32 @@ describe('apkovl worker', () => {
     expect(await exited(worker.child)).toBe(0);
   });
 
+  it('serves what the app needs to create a card: templates, definitions, releases in the cache', async () => {
+    const worker = startWorker();
+    worker.send({ type: 'request', id: 'templates', command: 'templates.list', input: {} });
+    const templates = await worker.next((message) => message.id === 'templates');
+    expect(
+      (templates.envelope as { value: { templates: { name: string }[] } }).value.templates.map((t) => t.name),
+    ).toEqual(['rpi-kiosk', 'rpi-headless', 'x86-server']);
+    const definition = path.resolve('test/fixtures/definitions/kiosk.yml');
+    worker.send({ type: 'request', id: 'read', command: 'definition.read', input: { path: definition } });
+    expect(await worker.next((message) => message.id === 'read')).toMatchObject({
+      envelope: { ok: true, value: { path: definition, yaml: expect.stringContaining('hostname: kiosk-hall') } },
+    });
+    const emptyCache = path.join(temp.dir, 'empty-cache');
+    worker.send({
+      type: 'request',
+      id: 'status',
+      command: 'release.status',
+      input: { board: 'rpi', arch: 'aarch64', version: '3.22.2', cacheDir: emptyCache },
+    });
+    expect(await worker.next((message) => message.id === 'status')).toMatchObject({
+      envelope: { ok: true, value: { cached: null } },
+    });
+    worker.child.stdin.end();
+    expect(await exited(worker.child)).toBe(0);
+  });
+
   it('answers a malformed line and an unknown command with errors, and goes on', async () => {
     const worker = startWorker();
     worker.send('this is not json');
