@@ -12,7 +12,12 @@ async function start(): Promise<void> {
   const services = createServices({ now: () => performance.now(), env: process.env });
   const handlers = createHandlers(services, {
     dialogs: electronDialogs(),
-    app: { name: app.getName(), version: app.getVersion(), platform: process.platform },
+    app: {
+      name: app.getName(),
+      version: app.getVersion(),
+      platform: process.platform,
+      deviceAccess: { mode: 'unavailable', detail: 'the app does not write drives yet' },
+    },
   });
   setupIpc(createRouter(handlers, { onBug: (error, command) => console.error(`[${command}]`, error) }));
   createMainWindow();

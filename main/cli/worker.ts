@@ -35,7 +35,15 @@ const noDialogs: FileDialogs = {
 export async function runWorker(options: WorkerOptions): Promise<void> {
   const handlers = createHandlers(options.services, {
     dialogs: noDialogs,
-    app: { name: 'apkovl-studio worker', version: options.version, platform: process.platform },
+    app: {
+      name: 'apkovl-studio worker',
+      version: options.version,
+      platform: process.platform,
+      deviceAccess:
+        process.getuid?.() === 0 || process.platform === 'win32'
+          ? { mode: 'privileged', detail: null }
+          : { mode: 'unavailable', detail: 'the worker has only the rights it was started with: start it as root' },
+    },
   });
   const router = createRouter(handlers, {
     onBug: (error, command) =>

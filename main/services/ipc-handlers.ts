@@ -1,4 +1,5 @@
 import { AppError } from '../../shared/errors.js';
+import type { CommandOutput } from '../../shared/ipc/contract.js';
 import type { HandlerContext, Handlers } from '../../shared/ipc/router.js';
 import type { ReleaseQuery } from '../../shared/model/releases.js';
 import type { JobOptions, Services } from './index.js';
@@ -8,9 +9,15 @@ export interface FileDialogs {
   saveFile(options: { title: string; defaultName: string }): Promise<string | null>;
 }
 
+/** The definitions a person used lately; kept by the desktop app (the CLI keeps none). */
+export interface RecentDefinitions {
+  list(): Promise<CommandOutput<'recent.list'>['definitions']>;
+}
+
 export interface HandlerDependencies {
   dialogs: FileDialogs;
-  app: { name: string; version: string; platform: string };
+  app: CommandOutput<'app.info'>;
+  recent?: RecentDefinitions;
 }
 
 /**
@@ -50,6 +57,11 @@ export function createHandlers(services: Services, dependencies: HandlerDependen
   }
   return {
     'app.info': () => Promise.resolve(dependencies.app),
+    'recent.list': async () => {
+      if (dependencies.recent === undefined)
+        throw new AppError('usage', 'this process keeps no list of recent definitions; the desktop app does');
+      return { definitions: await dependencies.recent.list() };
+    },
     'file.kind': async ({ path }) => ({ kind: await services.fileKind(path) }),
     'templates.list': async () => {
       const { templates } = await import('./machine/templates.js');

@@ -18,7 +18,27 @@ export const contract = {
   commands: {
     'app.info': {
       input: z.object({}),
-      output: z.object({ name: z.string(), version: z.string(), platform: z.string() }),
+      output: z.object({
+        name: z.string(),
+        version: z.string(),
+        platform: z.string(),
+        /**
+         * How reading and writing drives gets its rights: the process has them already, the
+         * system will ask for an administrator password the first time, or it cannot (detail
+         * says why and what to do).
+         */
+        deviceAccess: z.object({
+          mode: z.enum(['privileged', 'prompt', 'unavailable']),
+          detail: z.string().nullable(),
+        }),
+      }),
+    },
+    /** Definitions opened or saved in the app lately, newest first (kept by the app, not the CLI). */
+    'recent.list': {
+      input: z.object({}),
+      output: z.object({
+        definitions: z.array(z.object({ path: z.string(), hostname: z.string().nullable(), usedAt: z.string() })),
+      }),
     },
     /** What a file is, by its content: a machine definition, an apkovl or boot media. */
     'file.kind': {

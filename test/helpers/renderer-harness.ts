@@ -73,7 +73,12 @@ export async function openRenderer(): Promise<Harness> {
   const router = createRouter(
     createHandlers(createServices({ now: () => performance.now(), env: process.env }), {
       dialogs,
-      app: { name: 'Apkovl Studio', version: 'test', platform: process.platform },
+      app: {
+        name: 'Apkovl Studio',
+        version: 'test',
+        platform: process.platform,
+        deviceAccess: { mode: 'privileged', detail: null },
+      },
     }),
     { onBug: (error, command) => console.error(`[${command}]`, error) },
   );

@@ -255,7 +255,7 @@ describe.skipIf(missing(haveCommand('mcopy', ['-V']), 'mcopy (Debian package mto
       createServices({ now: () => performance.now(), env: { APKOVL_CACHE_DIR: cacheDir } }),
       {
         dialogs: { openFile: () => Promise.resolve(null), saveFile: () => Promise.resolve(null) },
-        app: { name: 'test', version: '0', platform: 'linux' },
+        app: { name: 'test', version: '0', platform: 'linux', deviceAccess: { mode: 'privileged', detail: null } },
       },
     );
     const events: { name: string; payload: unknown }[] = [];

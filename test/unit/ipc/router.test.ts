@@ -4,10 +4,18 @@ import { createClient, IpcError } from '../../../shared/ipc/client.js';
 import type { Transport } from '../../../shared/ipc/contract.js';
 import { createRouter, type Handlers } from '../../../shared/ipc/router.js';
 
+const info = {
+  name: 'Apkovl Studio',
+  version: '1.2.3',
+  platform: 'linux',
+  deviceAccess: { mode: 'prompt' as const, detail: null },
+};
+
 function handlers(overrides: Partial<Handlers> = {}): Handlers {
   const unused = () => Promise.reject(new Error('not used in this test'));
   return {
-    'app.info': () => Promise.resolve({ name: 'Apkovl Studio', version: '1.2.3', platform: 'linux' }),
+    'app.info': () => Promise.resolve(info),
+    'recent.list': unused,
     'file.kind': unused,
     'card.build': unused,
     'templates.list': unused,
@@ -33,7 +41,7 @@ describe('IPC router', () => {
     const router = createRouter(handlers());
     expect(await router.handle('app.info', {}, context)).toEqual({
       ok: true,
-      value: { name: 'Apkovl Studio', version: '1.2.3', platform: 'linux' },
+      value: info,
     });
   });
 
