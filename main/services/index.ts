@@ -93,8 +93,8 @@ export interface Services {
   cacheDirectory(override?: string): string;
   listCache(cacheDir?: string): Promise<CacheEntry[]>;
   pruneCache(options: { cacheDir?: string; all?: boolean; olderThanDays?: number }): Promise<CacheEntry[]>;
-  /** Every drive the OS lists, with its verdict (hidden ones included; loop devices are not listed). */
-  listDrives(context?: TargetContext): Promise<ClassifiedDrive[]>;
+  /** Every drive the OS lists, with its verdict (hidden ones included; loop devices only when asked). */
+  listDrives(context?: TargetContext, options?: { loopDevices?: boolean }): Promise<ClassifiedDrive[]>;
   /** An explicitly named whole drive or loop device with its verdict; throws for anything else. */
   resolveTarget(device: string, context?: TargetContext): Promise<ClassifiedDrive>;
   /** Unmount every mounted partition of a drive about to be written (refuses system drives). */
@@ -193,7 +193,7 @@ export function createServices(dependencies: ServiceDependencies): Services {
       const { driveGuard } = await import('./drives/drive-guard.js');
       return eraseDevice(request, { drives: driveGuard(), now: dependencies.now, ...job });
     },
-    listDrives: async (context) => (await drives()).listDrives(context),
+    listDrives: async (context, options) => (await drives()).listDrives(context, options),
     resolveTarget: async (device, context) => (await drives()).resolveTarget(device, context),
     unmountDrive: async (drive) => (await drives()).unmountDrive(drive),
     locatePath: async (path) => (await drives()).locatePath(path),

@@ -91,7 +91,7 @@ export function createHandlers(services: Services, dependencies: HandlerDependen
           ...(signal ? { signal } : {}),
         }),
       ),
-    'drives.list': async () => ({ drives: await services.listDrives() }),
+    'drives.list': async ({ loopDevices }) => ({ drives: await services.listDrives({}, { loopDevices }) }),
     'drive.describe': ({ device }) => services.describeTarget(device),
     'card.build': ({ jobId, request }, context) => job(jobId, context, (options) => services.build(request, options)),
     'card.erase': ({ jobId, request }, context) => job(jobId, context, (options) => services.erase(request, options)),

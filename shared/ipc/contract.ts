@@ -81,7 +81,8 @@ export const contract = {
     },
     /** Every drive with its status and reasons (hidden ones too: the app decides what to show). */
     'drives.list': {
-      input: z.object({}),
+      /** loopDevices: also list loop devices attached to a file (Linux), as `apkovl drives --loop`. */
+      input: z.object({ loopDevices: z.boolean().default(false) }),
       output: z.object({ drives: z.array(classifiedDriveSchema) }),
     },
     /** A drive named to be written: as classified now, and its identity, which the user confirms. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors.js';
 import { type ClassifiedDrive, classifiedDriveSchema } from '../../shared/model/drive.js';
-import { locatePath, resolveTarget, unmountDrive } from '../../main/services/drives/drive-service.js';
+import { listDrives, locatePath, resolveTarget, unmountDrive } from '../../main/services/drives/drive-service.js';
 import { runCli } from '../helpers/cli.js';
 import { describeRequiring } from '../helpers/requirements.js';
 import { makeTempDir } from '../helpers/temp.js';
@@ -219,6 +219,15 @@ describeRequiring(
       });
       expect(drive.status).toBe('refused');
       expect(drive.reasons.map(({ code }) => code)).toEqual(['too-small', 'holds-source', 'mounted']);
+    });
+
+    it('lists attached loop devices only when asked (drives --loop), classified like a named one', async () => {
+      expect((await listDrives()).map(({ device }) => device)).not.toContain(loop);
+      const listed = (await listDrives({}, { loopDevices: true })).find(({ device }) => device === loop);
+      expect(listed).toEqual(await resolveTarget(loop));
+      const table = runCli(['drives', '--loop']);
+      expect(table.stdout).toMatch(new RegExp(`^${loop}\\s+96 MiB\\s+Loop device of stick\\.img`, 'm'));
+      expect(runCli(['drives']).stdout).not.toContain(loop);
     });
 
     it('refuses a partition as a target, naming the whole drive', async () => {

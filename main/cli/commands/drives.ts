@@ -47,17 +47,21 @@ export function drivesCommand(context: CommandContext): Command {
         'refused (read-only, too small, no medium, holds the download cache, in use by LVM/LUKS/RAID) or ' +
         'hidden (holds the running system or swap, an internal fixed disk, a RAM disk), with every reason. ' +
         'Hidden drives are shown with --all; --json always lists every drive, hidden ones with status "hidden". ' +
-        'Loop devices are not listed but can be named explicitly as a target (/dev/loopN).',
+        'Loop devices attached to a file are listed with --loop, and can always be named explicitly as a target (/dev/loopN).',
     )
     .option('--all', 'also show hidden (system) drives')
+    .option('--loop', 'also list loop devices attached to a file (losetup -f --show card.img)')
     .option('--cache-dir <dir>', 'download cache (a drive holding it is refused)')
     .option('--json', 'print the drives as one JSON line')
     .addHelpText(
       'after',
       '\nExamples:\n  apkovl drives\n  apkovl drives --all\n  apkovl drives --json | jq -r \'.drives[] | select(.status == "ok") | .device\'',
     )
-    .action(async (flags: { all?: boolean; cacheDir?: string; json?: boolean }) => {
-      const drives = await context.services.listDrives({ cache: context.services.cacheDirectory(flags.cacheDir) });
+    .action(async (flags: { all?: boolean; loop?: boolean; cacheDir?: string; json?: boolean }) => {
+      const drives = await context.services.listDrives(
+        { cache: context.services.cacheDirectory(flags.cacheDir) },
+        { loopDevices: flags.loop === true },
+      );
       if (flags.json) {
         context.stdout.write(`${JSON.stringify({ type: 'result', command: 'drives', drives })}\n`);
         return;
