@@ -49,7 +49,7 @@ export interface AppHandlers {
   /** The handler table for createRouter. */
   handlers: Handlers;
   /** Close every worker (their jobs are cancelled and clean up); for app quit. Never rejects. */
-  shutdown(options?: { timeoutMs?: number }): Promise<void>;
+  shutdown: (options?: { timeoutMs?: number }) => Promise<void>;
 }
 
 interface Slot {
@@ -208,7 +208,8 @@ export function createAppHandlers(options: AppHandlersOptions): AppHandlers {
     const client = await obtain(slotFor(command, input));
     const jobId = (input as { jobId?: unknown }).jobId;
     if (typeof jobId === 'string') {
-      if (jobs.has(jobId)) throw new AppError('invalid-input', `job ${jobId} is already running`, { location: 'jobId' });
+      if (jobs.has(jobId))
+        throw new AppError('invalid-input', `job ${jobId} is already running`, { location: 'jobId' });
       jobs.set(jobId, { client, context });
     }
     try {

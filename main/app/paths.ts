@@ -3,6 +3,6 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** dist/main/app -> dist/renderer/index.html, and the bundled preload beside this file. */
-export const rendererIndex = path.resolve(here, '../../renderer/index.html');
+/** dist/main/app -> dist/renderer (served as app://studio/), and the bundled preload beside this file. */
+export const rendererRoot = path.resolve(here, '../../renderer');
 export const preloadScript = path.join(here, 'preload.cjs');

@@ -1,13 +1,15 @@
-import { BrowserWindow, shell } from 'electron';
-import { preloadScript, rendererIndex } from './paths.js';
+import { BrowserWindow } from 'electron';
+import { APP_INDEX_URL } from './app-protocol.js';
+import { preloadScript } from './paths.js';
+import { hardenContents } from './security.js';
 
-/** The main window: isolated, sandboxed renderer without Node; no navigation, no pop-ups. */
+/** The main window: isolated, sandboxed renderer without Node, served from app://studio/. */
 export function createMainWindow(): BrowserWindow {
   const window = new BrowserWindow({
-    width: 1000,
+    width: 1100,
     height: 780,
-    minWidth: 720,
-    minHeight: 560,
+    minWidth: 1024,
+    minHeight: 700,
     title: 'Apkovl Studio',
     show: false,
     webPreferences: {
@@ -15,15 +17,15 @@ export function createMainWindow(): BrowserWindow {
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
+      nodeIntegrationInSubFrames: false,
       webSecurity: true,
+      webviewTag: false,
+      spellcheck: false,
+      navigateOnDragDrop: false,
     },
   });
-  window.webContents.setWindowOpenHandler(({ url }) => {
-    if (url.startsWith('https://')) void shell.openExternal(url);
-    return { action: 'deny' };
-  });
-  window.webContents.on('will-navigate', (event) => event.preventDefault());
+  hardenContents(window.webContents);
   window.once('ready-to-show', () => window.show());
-  void window.loadFile(rendererIndex);
+  void window.loadURL(APP_INDEX_URL);
   return window;
 }
