@@ -1,3 +1,4 @@
+import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { AppError } from '../../shared/errors.js';
@@ -106,6 +107,46 @@ function touchesDevice(command: CommandName, input: unknown): boolean {
   }
 }
 
+/** The files a device command reads, by field: what the elevated worker would read as root. */
+function filesRead(command: CommandName, input: unknown): { field: string; file: string }[] {
+  const found: { field: string; file: string }[] = [];
+  const add = (field: string, file: unknown) => {
+    if (typeof file === 'string') found.push({ field, file });
+  };
+  if (command === 'card.build') {
+    const { request } = input as CommandParsedInput<'card.build'>;
+    add('request.source.file', request.source.file);
+    if (request.source.kind === 'definition') add('request.source.secretsFile', request.source.secretsFile);
+    if (request.media.kind === 'file') add('request.media.path', request.media.path);
+    else add('request.media.trustedKeyFile', request.media.trustedKeyFile);
+    add('request.card.usercfgFile', request.card.usercfgFile);
+  } else if (command === 'card.verify') {
+    const { request } = input as CommandParsedInput<'card.verify'>;
+    add('request.machine.file', request.machine?.file);
+    add('request.machine.secretsFile', request.machine?.secretsFile);
+    add('request.bootMedia', request.bootMedia);
+  }
+  return found;
+}
+
+/**
+ * The elevated worker reads as an administrator: each file a request names must be readable by
+ * the person running the app, checked here (as them) before any password prompt.
+ */
+async function assertReadable(command: CommandName, input: unknown): Promise<void> {
+  for (const { field, file } of filesRead(command, input)) {
+    try {
+      await access(file, constants.R_OK);
+    } catch (error) {
+      throw new AppError('not-found', `cannot read ${file}: ${(error as Error).message}`, {
+        location: field,
+        hint: 'choose a file that exists and that you can read',
+        cause: error,
+      });
+    }
+  }
+}
+
 /**
  * The Electron main process's handler table: app.info, the dialogs and recent.list are answered
  * here; everything else goes to `apkovl worker` processes (main/cli/worker.ts) over stdio, so no
@@ -205,7 +246,9 @@ export function createAppHandlers(options: AppHandlersOptions): AppHandlers {
     input: CommandParsedInput<C>,
     context: HandlerContext,
   ): Promise<CommandOutput<C>> {
-    const client = await obtain(slotFor(command, input));
+    const slot = slotFor(command, input);
+    if (slot === slots.elevated) await assertReadable(command, input);
+    const client = await obtain(slot);
     const jobId = (input as { jobId?: unknown }).jobId;
     if (typeof jobId === 'string') {
       if (jobs.has(jobId))

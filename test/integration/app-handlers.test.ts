@@ -309,6 +309,29 @@ describe('app handlers: device commands and elevation', () => {
     expect(alive(pidsIn(marker)[0]!)).toBe(true);
   });
 
+  it('refuses, before any prompt, a device job naming a file the user cannot read', async () => {
+    const app = harness({ elevated: async () => recordingWorker(path.join(temp.dir, 'never-pids')) });
+    const missing = path.join(temp.dir, 'no-such-media.tar.gz');
+    expect(
+      await app.call('card.build', {
+        jobId: 'build-unreadable',
+        request: {
+          source: { kind: 'apkovl', file: overlay },
+          media: { kind: 'file', path: missing },
+          destination: { kind: 'device', path: '/dev/apkovl-test-missing', confirmed: identity },
+        },
+      }),
+    ).toMatchObject({
+      ok: false,
+      error: {
+        code: 'not-found',
+        location: 'request.media.path',
+        message: expect.stringContaining(missing) as unknown,
+      },
+    });
+    expect(app.elevations()).toBe(0);
+  });
+
   it('sends everything to the one worker when the app has the rights already', async () => {
     const marker = path.join(temp.dir, 'privileged-pids');
     const app = harness({ deviceAccess: { mode: 'privileged', detail: null }, worker: () => recordingWorker(marker) });
