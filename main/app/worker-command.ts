@@ -24,6 +24,12 @@ export type { WorkerExitOptions };
 export { describeWorkerExit, deviceAccess, elevationTimeoutError };
 
 /**
+ * How long to wait for the elevated worker's first answer (the prompt is open meanwhile) before
+ * giving up with `elevationTimeoutError`: long enough to find and type a password.
+ */
+export const ELEVATION_PROMPT_TIMEOUT_SECONDS = 180;
+
+/**
  * Development (`npm start`): Node runs the CLI bundle. The Node program is APKOVL_NODE or `node`
  * found on PATH, as an absolute path (pkexec needs one). Not Electron's own binary: the packaged
  * app has RunAsNode off, and development should start workers the same way.
