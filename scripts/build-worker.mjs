@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /* global process, console, performance */
 // Builds the standalone worker program for the packaged app: `apkovl` as a Node Single
-// Executable Application (SEA), with the native modules it loads in a node_modules folder beside
+// Executable Application (SEA), with the native modules it loads in lib/node_modules beside
 // it. The packaged Electron app runs with the RunAsNode fuse off, so it cannot run its own binary
 // as Node: this program is what it starts (unprivileged for jobs, elevated for devices).
 //
@@ -9,7 +9,7 @@
 //
 // Output: release/worker/<platform>-<arch>/ with
 //   apkovl (apkovl.exe)   this Node binary with the CLI bundle injected (CommonJS, one file)
-//   node_modules/         drivelist, @ronomon/direct-io, xxhash-addon and their runtime deps,
+//   lib/node_modules/     drivelist, @ronomon/direct-io, xxhash-addon and their runtime deps,
 //                         built for this Node's ABI (the SEA is this Node)
 //   package.json          name + version, which `apkovl --version` reads
 //
@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
-/** Loaded by the worker at run time from node_modules beside the binary. */
+/** Loaded by the worker at run time from lib/node_modules beside the binary. */
 export const nativeModules = ['drivelist', '@ronomon/direct-io', 'xxhash-addon'];
 /** Dependencies that only build or download a native module: never needed at run time. */
 const buildOnly = new Set(['node-addon-api', 'prebuild-install', 'node-gyp', 'nan']);
@@ -58,10 +58,17 @@ function runtimeClosure(names) {
   return found;
 }
 
+/**
+ * Where the bundle's modules resolve from: lib/ beside the binary. Native modules load from
+ * lib/node_modules (electron-builder always drops a node_modules folder at the root of an
+ * extraResources folder), and toolVersion() finds the package.json beside the binary, one up.
+ */
+const moduleBase = "require('node:path').join(require('node:path').dirname(__filename), 'lib', 'apkovl.cjs')";
+
 async function bundle(file) {
   // SEA (Node 20) runs one CommonJS script whose own `require` knows only built-in modules. The
-  // bundle is wrapped in a function that receives a real require, rooted at the binary, so the
-  // native modules load from node_modules beside it; `import.meta.url` becomes the binary's URL.
+  // bundle is wrapped in a function that receives a real require rooted at moduleBase, and
+  // `import.meta.url` becomes that file's URL. (`__filename` is the binary in a SEA.)
   await build({
     logLevel: 'warning',
     entryPoints: [path.join(root, 'main/cli/main.ts')],
@@ -72,12 +79,13 @@ async function bundle(file) {
     outfile: file,
     external: ['@aws-sdk/client-s3', ...nativeModules],
     define: { 'import.meta.url': 'apkovlModuleUrl' },
-    banner: {
-      js: ['(function (require) {', "const apkovlModuleUrl = require('node:url').pathToFileURL(__filename).href;"].join(
-        '\n',
-      ),
+    // `import('drivelist')` becomes a call of that require (a real import() would resolve from
+    // the binary's folder, not lib/).
+    supported: { 'dynamic-import': false },
+    banner: { js: '(function (require, apkovlModuleUrl) {' },
+    footer: {
+      js: `})(require('node:module').createRequire(${moduleBase}), require('node:url').pathToFileURL(${moduleBase}).href);`,
     },
-    footer: { js: "})(require('node:module').createRequire(__filename));" },
   });
 }
 
@@ -119,7 +127,7 @@ export async function buildWorker({
   if (process.platform === 'darwin') execFileSync('codesign', ['--sign', '-', binary]);
 
   for (const [name, directory] of runtimeClosure(nativeModules)) {
-    const target = path.join(out, 'node_modules', name);
+    const target = path.join(out, 'lib', 'node_modules', name);
     cpSync(directory, target, { recursive: true, dereference: true });
     for (const leftover of buildLeftovers) rmSync(path.join(target, leftover), { recursive: true, force: true });
     rmSync(path.join(target, 'node_modules'), { recursive: true, force: true });

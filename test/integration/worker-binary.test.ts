@@ -67,14 +67,14 @@ describe('the packaged worker program (Node SEA + node_modules beside it)', () =
     expect(copy.startsWith(path.resolve('.'))).toBe(false);
     expect(statSync(binary).mode & 0o111).not.toBe(0);
     for (const name of ['drivelist', '@ronomon/direct-io', 'xxhash-addon']) {
-      expect(existsSync(path.join(copy, 'node_modules', name, 'package.json'))).toBe(true);
+      expect(existsSync(path.join(copy, 'lib', 'node_modules', name, 'package.json'))).toBe(true);
     }
     // The copies load in this Node (the SEA is this Node, so the ABI is the same).
     const loaded = execFileSync(
       process.execPath,
       [
         '-e',
-        `const r = require('node:module').createRequire(${JSON.stringify(path.join(copy, 'x.js'))});` +
+        `const r = require('node:module').createRequire(${JSON.stringify(path.join(copy, 'lib', 'x.js'))});` +
           "console.log([typeof r('drivelist').list, typeof r('@ronomon/direct-io').getAlignedBuffer, typeof r('xxhash-addon').XXHash3].join(' '))",
       ],
       { cwd: temp.dir, encoding: 'utf8' },

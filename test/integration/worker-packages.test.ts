@@ -1,7 +1,10 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { packagedWorkerCommand } from '../../main/app/worker-command.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 /**
@@ -60,7 +63,7 @@ describe('scripts/package-linux.sh', () => {
       expect(appImage).toBeDefined();
       const listing = execFileSync('dpkg-deb', ['-c', path.join(output, deb!)], { encoding: 'utf8' });
       expect(listing).toContain('./opt/Apkovl Studio/resources/worker/apkovl');
-      expect(listing).toContain('./opt/Apkovl Studio/resources/worker/node_modules/drivelist/');
+      expect(listing).toContain('./opt/Apkovl Studio/resources/worker/lib/node_modules/drivelist/');
       expect(listing).toContain('./usr/share/polkit-1/actions/org.apkovlstudio.worker.policy');
       expect(listing).toContain('./opt/Apkovl Studio/resources/app.asar');
       const extract = path.join(temp.dir, 'appimage');
@@ -70,4 +73,82 @@ describe('scripts/package-linux.sh', () => {
     },
     900_000,
   );
+
+  it('electron-builder packs the app folder offline with a stand-in Electron: asar, unpacked natives, worker, fuses', async () => {
+    // A stand-in Electron: a script carrying Electron's fuse wire (sentinel, version 1, 8 fuses,
+    // all as Electron ships them), so that electron-builder runs its whole `dir` target here:
+    // file selection, asar, asarUnpack, extraResources and @electron/fuses.
+    const SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
+    const electron = path.join(temp.dir, 'electron-dist');
+    mkdirSync(electron);
+    writeFileSync(path.join(electron, 'electron'), `#!/bin/sh\n# ${SENTINEL}\x01\x0810100100\nexit 0\n`);
+    chmodSync(path.join(electron, 'electron'), 0o755);
+    writeFileSync(path.join(electron, 'LICENSE'), '');
+    writeFileSync(path.join(electron, 'version'), '45.5.0');
+    const { buildWorker } = (await import(path.resolve('scripts/build-worker.mjs'))) as {
+      buildWorker: (options: { out: string }) => Promise<unknown>;
+    };
+    const worker = path.join(temp.dir, 'worker');
+    await buildWorker({ out: worker });
+    // The project's configuration, with the worker and the output in the temporary folder.
+    const config = parse(readFileSync('electron-builder.yml', 'utf8')) as {
+      directories: { output: string };
+      linux: { extraResources: { from: string; to: string }[] };
+      electronFuses: Record<string, boolean>;
+    };
+    config.directories.output = path.join(temp.dir, 'out');
+    config.linux.extraResources[0]!.from = worker;
+    const configFile = path.join(temp.dir, 'electron-builder.json');
+    writeFileSync(configFile, JSON.stringify(config));
+    const builder = path.resolve('node_modules/.bin/electron-builder');
+    execFileSync(
+      builder,
+      [
+        '--linux',
+        'dir',
+        '--x64',
+        '--publish',
+        'never',
+        '--config',
+        configFile,
+        `-c.electronDist=${electron}`,
+        '-c.electronVersion=45.5.0',
+      ],
+      { stdio: 'pipe', timeout: 300_000 },
+    );
+    const app = path.join(temp.dir, 'out', 'linux-unpacked');
+    const resources = path.join(app, 'resources');
+    expect(existsSync(path.join(resources, 'app.asar'))).toBe(true);
+    for (const name of ['drivelist', '@ronomon/direct-io', 'xxhash-addon']) {
+      expect(existsSync(path.join(resources, 'app.asar.unpacked', 'node_modules', name)), name).toBe(true);
+    }
+    // The fuses, as set in the binary.
+    const binary = readFileSync(path.join(app, 'apkovl-studio'));
+    const wire = binary.indexOf(SENTINEL) + SENTINEL.length;
+    const fuses = binary.subarray(wire + 2, wire + 2 + binary[wire + 1]!).toString('latin1');
+    const expected = [
+      'runAsNode',
+      'enableCookieEncryption',
+      'enableNodeOptionsEnvironmentVariable',
+      'enableNodeCliInspectArguments',
+      'enableEmbeddedAsarIntegrityValidation',
+      'onlyLoadAppFromAsar',
+    ]
+      .map((name) => (config.electronFuses[name] ? '1' : '0'))
+      .join('');
+    expect(fuses.slice(0, 6)).toBe(expected);
+    expect(fuses.slice(0, 6)).toBe('010011');
+    // The worker, where packagedWorkerCommand looks for it, answers from the package.
+    const command = packagedWorkerCommand(resources, 'linux');
+    const answer = await new Promise<string>((resolve, reject) => {
+      const child = spawn(command.command, command.args, { env: { PATH: '/usr/bin:/bin' } });
+      child.once('error', reject);
+      createInterface({ input: child.stdout }).once('line', (line) => {
+        child.stdin.end();
+        resolve(line);
+      });
+      child.stdin.write(`${JSON.stringify({ type: 'request', id: 1, command: 'drives.list', input: {} })}\n`);
+    });
+    expect(JSON.parse(answer)).toMatchObject({ id: 1, envelope: { ok: true } });
+  }, 300_000);
 });
