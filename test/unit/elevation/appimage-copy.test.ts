@@ -15,10 +15,10 @@ beforeAll(() => {
   // A fake AppImage mount: what electron-builder puts in resources/worker.
   mount = path.join(temp.dir, '.mount_ApkovlXYZ');
   const worker = path.join(mount, 'resources', 'worker');
-  mkdirSync(path.join(worker, 'node_modules', 'drivelist', 'build', 'Release'), { recursive: true });
+  mkdirSync(path.join(worker, 'lib', 'node_modules', 'drivelist', 'build', 'Release'), { recursive: true });
   writeFileSync(path.join(worker, 'apkovl'), 'worker binary');
   writeFileSync(path.join(worker, 'package.json'), '{"name":"apkovl-studio","version":"1.2.3"}');
-  writeFileSync(path.join(worker, 'node_modules', 'drivelist', 'build', 'Release', 'drivelist.node'), 'native');
+  writeFileSync(path.join(worker, 'lib', 'node_modules', 'drivelist', 'build', 'Release', 'drivelist.node'), 'native');
   copies = path.join(temp.dir, 'tmp');
   mkdirSync(copies);
 });
@@ -40,10 +40,10 @@ describe('elevating from an AppImage (root cannot read the FUSE mount)', () => {
     expect(statSync(directory).mode & 0o777).toBe(0o700);
     expect(statSync(program).mode & 0o777).toBe(0o500);
     expect(readFileSync(program, 'utf8')).toBe('worker binary');
-    const native = path.join(directory, 'node_modules', 'drivelist', 'build', 'Release', 'drivelist.node');
+    const native = path.join(directory, 'lib', 'node_modules', 'drivelist', 'build', 'Release', 'drivelist.node');
     expect(readFileSync(native, 'utf8')).toBe('native');
     expect(statSync(native).mode & 0o777).toBe(0o500);
-    expect(statSync(path.join(directory, 'node_modules')).mode & 0o777).toBe(0o700);
+    expect(statSync(path.join(directory, 'lib', 'node_modules')).mode & 0o777).toBe(0o700);
     expect(readFileSync(path.join(directory, 'package.json'), 'utf8')).toContain('1.2.3');
 
     await elevated.cleanup();
