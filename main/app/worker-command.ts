@@ -7,7 +7,7 @@ import {
   type WorkerExit,
   type WorkerExitOptions,
 } from './elevation/exit.js';
-import { linuxElevatedCommand } from './elevation/linux.js';
+import { linuxElevatedCommand, removeStaleWorkerCopies } from './elevation/linux.js';
 import { macElevatedCommand } from './elevation/macos.js';
 import { pathLookupFor, type PathLookup } from './elevation/path-lookup.js';
 import type { ElevatedWorkerCommand, WorkerCommand } from './elevation/types.js';
@@ -22,6 +22,8 @@ import { windowsElevatedCommand } from './elevation/windows.js';
 export type { DeviceAccess, DeviceAccessOptions, ElevatedWorkerCommand, PathLookup, WorkerCommand, WorkerExit };
 export type { WorkerExitOptions };
 export { describeWorkerExit, deviceAccess, elevationTimeoutError };
+/** At start-up (Linux): removes AppImage worker copies left by an app that crashed. */
+export { removeStaleWorkerCopies };
 
 /**
  * How long to wait for the elevated worker's first answer (the prompt is open meanwhile) before

@@ -1,4 +1,4 @@
-import { chmod, cp, lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, cp, lstat, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AppError } from '../../../shared/errors.js';
@@ -51,11 +51,12 @@ export interface ReadableCopy {
  */
 export async function copyWorkerForRoot(workerProgram: string, tempDir: string = tmpdir()): Promise<ReadableCopy> {
   const source = path.dirname(workerProgram);
-  const directory = await mkdtemp(path.join(tempDir, 'apkovl-worker-'));
+  const directory = await mkdtemp(path.join(tempDir, COPY_PREFIX));
   const cleanup = () => rm(directory, { recursive: true, force: true }).catch(() => undefined);
   try {
     await chmod(directory, 0o700);
     await cp(source, directory, { recursive: true, dereference: true, preserveTimestamps: false });
+    await writeFile(path.join(directory, OWNER_FILE), `${process.pid}\n`);
     await lockDown(directory);
   } catch (error) {
     await cleanup();
@@ -66,6 +67,47 @@ export async function copyWorkerForRoot(workerProgram: string, tempDir: string =
     });
   }
   return { directory, command: path.join(directory, path.basename(workerProgram)), cleanup };
+}
+
+const COPY_PREFIX = 'apkovl-worker-';
+/** In each copy: the pid of the app that made it, so that a later start can remove leftovers. */
+const OWNER_FILE = '.apkovl-owner';
+
+/**
+ * Removes copies that an app which has since ended (crashed, killed) left behind: folders named
+ * like ours, owned by this user, whose owner pid is no longer running. Returns what it removed.
+ */
+export async function removeStaleWorkerCopies(tempDir: string = tmpdir()): Promise<string[]> {
+  const removed: string[] = [];
+  let entries: string[];
+  try {
+    entries = await readdir(tempDir);
+  } catch {
+    return removed;
+  }
+  for (const entry of entries.filter((name) => name.startsWith(COPY_PREFIX))) {
+    const directory = path.join(tempDir, entry);
+    try {
+      const info = await lstat(directory);
+      if (!info.isDirectory() || info.uid !== process.getuid?.()) continue;
+      const owner = Number.parseInt(await readFile(path.join(directory, OWNER_FILE), 'utf8'), 10);
+      if (!Number.isSafeInteger(owner) || owner <= 0 || isRunning(owner)) continue;
+      await rm(directory, { recursive: true, force: true });
+      removed.push(directory);
+    } catch {
+      // not one of ours, or gone meanwhile
+    }
+  }
+  return removed;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function lockDown(directory: string): Promise<void> {

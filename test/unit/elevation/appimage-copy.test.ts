@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runsFromAppImage } from '../../../main/app/elevation/linux.js';
+import { removeStaleWorkerCopies, runsFromAppImage } from '../../../main/app/elevation/linux.js';
 import { elevatedWorkerCommand, packagedWorkerCommand } from '../../../main/app/worker-command.js';
 import { makeTempDir } from '../../helpers/temp.js';
 
@@ -74,5 +75,26 @@ describe('elevating from an AppImage (root cannot read the FUSE mount)', () => {
       pathLookup,
     }).catch((error: unknown) => error as Error);
     expect((failure as Error).message).toMatch(/could not copy the worker program out of the AppImage/);
+  });
+
+  it('removes copies whose app has ended, and only those', async () => {
+    const base = packagedWorkerCommand(path.join(mount, 'resources'), 'linux');
+    const env = { APPIMAGE: '/x.AppImage' };
+    const sweep = path.join(temp.dir, 'sweep');
+    mkdirSync(sweep);
+    const live = await elevatedWorkerCommand(base, { platform: 'linux', env, tempDir: sweep, pathLookup });
+    const dead = await elevatedWorkerCommand(base, { platform: 'linux', env, tempDir: sweep, pathLookup });
+    const deadDirectory = path.dirname(dead.args[1]!);
+    // An owner that has ended: a child process that has already exited.
+    const ended = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    });
+    chmodSync(path.join(deadDirectory, '.apkovl-owner'), 0o600);
+    writeFileSync(path.join(deadDirectory, '.apkovl-owner'), `${ended.stdout}\n`);
+    mkdirSync(path.join(sweep, 'apkovl-worker-foreign')); // no owner file: not touched
+    expect(await removeStaleWorkerCopies(sweep)).toEqual([deadDirectory]);
+    expect(existsSync(path.dirname(live.args[1]!))).toBe(true);
+    expect(existsSync(path.join(sweep, 'apkovl-worker-foreign'))).toBe(true);
+    await live.cleanup();
   });
 });
