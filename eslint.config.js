@@ -85,7 +85,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['*.js', '*.mjs', '*.config.ts'],
+    files: ['*.js', '*.mjs', 'scripts/*.mjs', '*.config.ts'],
     ...tseslint.configs.disableTypeChecked,
   },
 );

@@ -1,5 +1,4 @@
 import { app, Menu, session } from 'electron';
-import { AppError } from '../../shared/errors.js';
 import { createRouter } from '../../shared/ipc/router.js';
 import { createAppHandlers } from './app-handlers.js';
 import { electronDialogs } from './dialogs.js';
@@ -10,7 +9,8 @@ import { createQuitGuard } from './quit-guard.js';
 import { createRecentStore } from './recent-store.js';
 import { hardenSession } from './security.js';
 import { createMainWindow } from './window.js';
-import { devWorkerCommand, type WorkerCommand } from './worker-command.js';
+import { workerSetup } from './app-setup.js';
+import { removeStaleWorkerCopies } from './worker-command.js';
 
 /**
  * Electron main process: windows, dialogs and the workers, nothing else. Every job runs in an
@@ -18,31 +18,25 @@ import { devWorkerCommand, type WorkerCommand } from './worker-command.js';
  */
 const log = (text: string) => process.stderr.write(text);
 
-/** The unprivileged worker: the CLI bundle under Node in development. */
-function workerCommand(): WorkerCommand {
-  if (app.isPackaged)
-    throw new AppError('internal', 'this build does not say how to start its worker (packaged worker not wired)');
-  return devWorkerCommand(app.getAppPath());
-}
-
 async function start(): Promise<void> {
   await app.whenReady();
   Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate(process.platform, app.getName())));
   hardenSession(session.defaultSession);
   serveApp(session.defaultSession);
+  // AppImage copies of the worker that a crashed session left behind.
+  if (process.platform === 'linux') await removeStaleWorkerCopies().catch(() => []);
   const { handlers, shutdown } = createAppHandlers({
     app: { name: app.getName(), version: app.getVersion(), platform: process.platform },
-    deviceAccess:
-      process.getuid?.() === 0
-        ? { mode: 'privileged', detail: null }
-        : {
-            mode: 'unavailable',
-            detail:
-              'this build cannot ask for administrator rights; start it as root, or write the card with sudo apkovl build --device',
-          },
+    ...workerSetup({
+      packaged: app.isPackaged,
+      resourcesPath: process.resourcesPath,
+      appRoot: app.getAppPath(),
+      platform: process.platform,
+      uid: process.getuid?.(),
+      env: process.env,
+    }),
     dialogs: electronDialogs(),
     recent: createRecentStore({ directory: app.getPath('userData') }),
-    worker: workerCommand,
     log,
   });
   app.on(

@@ -41,14 +41,16 @@ process.on('SIGINT', () => stop('SIGINT', '\nStopping: cleaning up (press Ctrl-C
 process.on('SIGTERM', () => stop('SIGTERM', 'Stopping (SIGTERM): cleaning up\n'));
 process.on('SIGHUP', () => stop('SIGHUP', 'Stopping (SIGHUP): cleaning up\n'));
 
-const status = await runCli(process.argv.slice(2), {
+// No top-level await: the packaged worker bundles this file as CommonJS (scripts/build-worker.mjs).
+void runCli(process.argv.slice(2), {
   stdin: process.stdin,
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,
   signal: controller.signal,
+}).then((status) => {
+  process.exitCode = exitStatus(status);
 });
-process.exitCode = exitStatus(status);
 
 function exitStatus(commandStatus: number): number {
   return commandStatus === EXIT_CANCELLED && stoppedBy !== null ? 128 + constants.signals[stoppedBy] : commandStatus;
