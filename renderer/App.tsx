@@ -155,7 +155,6 @@ export function App({ client }: { client: Client }) {
             target={target}
             onAgain={() => go('target')}
             onVerify={() => go('verify')}
-            onHome={() => go('home')}
           />
         ) : null}
         {screen === 'verify' ? <VerifyScreen client={client} definition={draft} /> : null}

@@ -1,4 +1,4 @@
-import { isMap, isSeq, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { parseMachineYaml, type LocatedIssue } from '../shared/model/machine-yaml.js';
 import { architectures, boards, type Board } from '../shared/model/targets.js';
 
@@ -119,7 +119,12 @@ export function applyField<K extends MachineField>(
   const document = parseDocument(draft.yaml);
   if (document.errors.length > 0) return draft;
   const secrets = { ...draft.secrets };
-  const set = (path: (string | number)[], next: unknown) => document.setIn(path, document.createNode(next));
+  const set = (path: (string | number)[], next: unknown) => {
+    // A scalar keeps its node, and so the comment beside it.
+    const node = document.getIn(path, true);
+    if (isScalar(node) && (next === null || typeof next !== 'object')) node.value = next;
+    else document.setIn(path, document.createNode(next));
+  };
   const drop = (path: (string | number)[]) => {
     if (document.hasIn(path)) document.deleteIn(path);
   };

@@ -95,14 +95,12 @@ export function ResultScreen({
   target,
   onAgain,
   onVerify,
-  onHome,
 }: {
   outcome: WriteOutcome;
   draft: DefinitionDraft;
   target: TargetChoice;
   onAgain: () => void;
   onVerify: () => void;
-  onHome: () => void;
 }) {
   const device = target.kind === 'device';
   return (
@@ -133,9 +131,6 @@ export function ResultScreen({
           </>
         ) : null}
         <div className="actions">
-          <button type="button" className="secondary" onClick={onHome}>
-            Home
-          </button>
           {outcome.kind === 'done' ? (
             <button type="button" className="secondary" onClick={onVerify}>
               Verify a card
