@@ -37,11 +37,17 @@ export function useDrives(client: Client, loopDevices: boolean) {
 }
 
 const statusText: Record<ClassifiedDrive['status'], string> = {
-  ok: 'Can be written',
+  ok: 'Can be chosen',
   warning: 'Needs an extra confirmation',
   refused: 'Cannot be chosen',
-  hidden: 'System drive: cannot be chosen',
+  hidden: 'Cannot be chosen',
 };
+
+/** A reason ("holds the running system") as a sentence of its own. */
+function sentence(message: string): string {
+  const text = `It ${message}`;
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
 
 /** Drives as radio buttons: unsafe ones disabled with their reasons; nothing chosen until the user chooses. */
 export function DriveList({
@@ -89,8 +95,14 @@ export function DriveList({
               </span>
               <span id={`${id}-status`} className={`drive-status ${drive.status}`}>
                 {statusText[drive.status]}
-                {reasons.length > 0 ? ': ' : ''}
-                {reasons.map((reason) => reason.message).join(' ')}
+                {reasons.length > 0 ? ':' : ''}
+                {reasons.length > 0 ? (
+                  <ul>
+                    {reasons.map((reason) => (
+                      <li key={reason.code}>{sentence(reason.message)}</li>
+                    ))}
+                  </ul>
+                ) : null}
               </span>
             </span>
           </label>

@@ -8,6 +8,7 @@ const verdictText: Record<VerifyReport['verdict'], string> = {
   damaged: 'Damaged',
   faulty: 'Will not work as intended',
 };
+const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 const statusText = { ok: 'OK', warning: 'Warning', failed: 'Failed', skipped: 'Skipped' } as const;
 
 /** Everything `apkovl verify` found: the verdict, each check, the apkovl, the definition's differences, the first boot. */
@@ -24,7 +25,7 @@ export function VerifyReportView({ report }: { report: VerifyReport }) {
           <h3>What to do</h3>
           <ul>
             {report.todo.map((todo) => (
-              <li key={todo}>{displayText(todo)}</li>
+              <li key={todo}>{capitalised(displayText(todo))}</li>
             ))}
           </ul>
         </>
@@ -92,7 +93,7 @@ export function VerifyReportView({ report }: { report: VerifyReport }) {
       )}
       {report.definition !== null ? (
         <>
-          <h3>Compared with {displayText(report.definition.file)}</h3>
+          <h3 className="plain">Compared with {displayText(report.definition.file)}</h3>
           {report.definition.identical ? (
             <p>The apkovl is exactly what this definition makes.</p>
           ) : (

@@ -52,7 +52,7 @@ export function ConfirmScreen({
             <dl className="facts">
               <div>
                 <dt>Drive</dt>
-                <dd>{driveText(described.identity.model ?? drive.description) || 'Unnamed drive'}</dd>
+                <dd>{driveText(drive.description || described.identity.model) || 'Unnamed drive'}</dd>
               </div>
               <div>
                 <dt>Device</dt>
@@ -69,7 +69,7 @@ export function ConfirmScreen({
               </div>
               {described.identity.serial ? (
                 <div>
-                  <dt>Serial</dt>
+                  <dt>{drive.kind === 'loop' ? 'Backing file' : 'Serial'}</dt>
                   <dd>{driveText(described.identity.serial)}</dd>
                 </div>
               ) : null}

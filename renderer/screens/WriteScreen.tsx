@@ -167,9 +167,11 @@ export function WriteScreen({
                     {phase.status === 'waiting'
                       ? 'Waiting'
                       : phase.status === 'skipped'
-                        ? 'Not needed'
+                        ? id === 'download'
+                          ? 'Nothing to download'
+                          : 'Not needed'
                         : phase.status === 'done'
-                          ? `Done${phase.progress ? `, ${formatBytes(phase.progress.total ?? phase.progress.bytes)}` : ''}`
+                          ? `Done${phase.progress && (phase.progress.total ?? phase.progress.bytes) > 0 ? `, ${formatBytes(phase.progress.total ?? phase.progress.bytes)}` : ''}`
                           : 'In progress'}
                   </span>
                 </div>
