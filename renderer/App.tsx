@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { Client } from '../shared/ipc/client.js';
 import type { BuildSummary } from '../shared/model/build-image.js';
 import type { CommandOutput } from '../shared/ipc/contract.js';
@@ -36,7 +36,12 @@ export function App({ client }: { client: Client }) {
     client.invoke('app.info', {}).then(setInfo, () => setInfo(null));
   }, [client]);
   // Each screen starts at its heading, for the keyboard and for screen readers.
+  const first = useRef(true);
   useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
     document.querySelector<HTMLElement>('[data-screen-heading]')?.focus();
   }, [screen]);
 

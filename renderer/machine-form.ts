@@ -144,11 +144,11 @@ export function applyField<K extends MachineField>(
       break;
     case 'version':
       if (string.trim() === '') drop(['alpine', 'version']);
-      else set(['alpine', 'version'], string.trim());
+      else set(['alpine', 'version'], string);
       break;
     case 'partitionSize':
       if (string.trim() === '') drop(['boot', 'partition_size']);
-      else set(['boot', 'partition_size'], string.trim());
+      else set(['boot', 'partition_size'], string);
       break;
     case 'ethernet':
     case 'wifiSsid':
@@ -163,7 +163,8 @@ export function applyField<K extends MachineField>(
       set(['users', 0, 'doas'], value === true);
       break;
     case 'sshKey':
-      set(['users', 0, 'ssh_authorized_keys'], string.trim() === '' ? [] : [string.trim()]);
+      // As typed (a space in the middle of typing stays); the schema says when it is not a key.
+      set(['users', 0, 'ssh_authorized_keys'], string.trim() === '' ? [] : [string]);
       break;
     case 'kiosk':
       if (value === true) set(['kiosk'], { url: '', rotate: 0 });
@@ -212,8 +213,8 @@ function applyNetwork(
     index = node.items.length - 1;
   }
   const network = [...base, index, 'wifi', 'networks', 0];
-  if (field === 'wifiSsid') document.setIn([...network, 'ssid'], String(value).trim());
-  if (field === 'wifiCountry') document.setIn([...base, index, 'wifi', 'country'], String(value).trim().toUpperCase());
+  if (field === 'wifiSsid') document.setIn([...network, 'ssid'], String(value));
+  if (field === 'wifiCountry') document.setIn([...base, index, 'wifi', 'country'], String(value).toUpperCase());
   if (field === 'wifiPassphrase') {
     const current = document.getIn([...network, 'psk']);
     const name = (typeof current === 'string' ? SECRET_REFERENCE.exec(current)?.[1] : undefined) ?? WIFI_SECRET;
@@ -254,8 +255,17 @@ export interface DefinitionCheck {
   valid: boolean;
 }
 
+/**
+ * Stand-ins for secrets kept in a file the app did not read: the CLI substitutes the real ones
+ * when it builds; here they only let the rest of the definition be checked.
+ */
+function standIns(yaml: string): Record<string, string> {
+  const names = [...yaml.matchAll(/\$\{secret:([A-Za-z0-9_.-]+)\}/g)].map((match) => match[1] as string);
+  return Object.fromEntries(names.map((name) => [name, 'kept-in-the-secrets-file']));
+}
+
 export function checkDefinition(draft: Pick<DefinitionDraft, 'yaml' | 'secrets' | 'secretsKnown'>): DefinitionCheck {
-  const result = parseMachineYaml(draft.yaml, draft.secretsKnown ? draft.secrets : null);
+  const result = parseMachineYaml(draft.yaml, draft.secretsKnown ? draft.secrets : standIns(draft.yaml));
   const fields: DefinitionCheck['fields'] = {};
   const general: LocatedIssue[] = [];
   for (const issue of result.issues) {

@@ -183,7 +183,7 @@ export function AlpineScreen({
             </p>
           </div>
         </div>
-        {listFailure !== null ? (
+        {listFailure !== null && file === null ? (
           <ErrorPanel error={listFailure} title="The mirror's release list could not be read" />
         ) : null}
         <div className="media-status" role="status" aria-live="polite">

@@ -151,8 +151,15 @@ describe.skipIf(missing(haveChromium, `Chromium at ${chromiumPath} (Debian packa
       await shot(page, 'home-recent');
       await page.getByRole('button', { name: 'kiosk-hall' }).click();
       await page.getByRole('heading', { name: 'Describe the machine' }).waitFor();
+      // Opened with its secrets file, which stays where it is; unchanged, it needs no saving.
+      await expect.poll(() => page.textContent('.file-line')).toMatch(/kiosk-hall\.secrets\.yml/);
+      expect(await page.locator('[aria-invalid=true]').count()).toBe(0);
+      expect(await page.isDisabled('#wifiPassphrase')).toBe(true);
+      await shot(page, 'machine-opened');
+      await page.getByRole('button', { name: 'Pi headless' }).click();
+      await expect.poll(() => page.inputValue('#hostname')).toBe('pi-headless');
       await page.fill('#partitionSize', '300MiB');
-      harness.dialogAnswers.push(path.join(temp.dir, 'kiosk-300.yml'));
+      harness.dialogAnswers.push(path.join(temp.dir, 'headless-300.yml'));
       await page.getByRole('button', { name: 'Next: Alpine' }).click();
       await page.getByRole('heading', { name: 'Alpine boot media' }).waitFor();
       await page.fill('#mirror', 'http://127.0.0.1:9/alpine');
@@ -175,7 +182,7 @@ describe.skipIf(missing(haveChromium, `Chromium at ${chromiumPath} (Debian packa
       harness.dialogAnswers.push(media.tarball);
       await page.getByRole('button', { name: 'Use a local file…' }).click();
       await page.getByRole('button', { name: 'Next: Target' }).click();
-      const output = path.join(temp.dir, 'kiosk-300.img');
+      const output = path.join(temp.dir, 'headless-300.img');
       harness.dialogAnswers.push(output);
       await page.getByRole('button', { name: 'Save as image file…' }).click();
       await page.getByRole('heading', { name: 'The image is ready' }).waitFor({ timeout: 60_000 });
