@@ -44,7 +44,7 @@ const statusText: Record<ClassifiedDrive['status'], string> = {
 };
 
 /** A reason ("holds the running system") as a sentence of its own. */
-function sentence(message: string): string {
+export function sentence(message: string): string {
   const text = `It ${message}`;
   return /[.!?]$/.test(text) ? text : `${text}.`;
 }

@@ -6,6 +6,7 @@ import { formatBytes } from '../../shared/model/size.js';
 import { driveText } from '../../shared/rules/drive-safety.js';
 import type { AppInfo } from '../App.js';
 import { DeviceAccess } from '../components/DeviceAccess.js';
+import { sentence } from '../components/DriveList.js';
 import { ErrorPanel } from '../components/ErrorPanel.js';
 import { ScreenHeading } from '../components/ScreenHeading.js';
 import { selectable, type Confirmation } from '../wizard.js';
@@ -108,7 +109,7 @@ export function ConfirmScreen({
               <ul className="reasons">
                 {drive.reasons.map((reason) => (
                   <li key={reason.code} className={reason.effect === 'note' ? 'muted' : 'warning'}>
-                    {reason.message}
+                    {sentence(reason.message)}
                   </li>
                 ))}
               </ul>

@@ -265,6 +265,51 @@ describeWithLoopDevices('the app writes and verifies a card on a loop device', (
     expect(text).toMatch(/2 packages missing: chromium, cage/);
   });
 
+  it('follows drives plugged in and out, and asks for the name of a drive over 128 GB', async () => {
+    const { page } = harness;
+    await page.locator('.app-header').getByRole('button', { name: 'Home' }).click();
+    await page.getByRole('button', { name: /Create a card/ }).click();
+    await expect.poll(() => page.inputValue('#hostname')).toBe('kiosk-hall');
+    await page.getByRole('button', { name: 'Next: Alpine' }).click();
+    await page.fill('#mirror', `${mirror.url}/alpine`);
+    await expect.poll(() => page.textContent('.media-status')).toMatch(/In the cache/);
+    await page.getByRole('button', { name: 'Next: Target' }).click();
+    await page.getByLabel(/Show loop devices/).check();
+    await page.locator(`#drive-${target.replace(/\//g, '-')}`).waitFor();
+
+    // A 200 GB "stick" plugged in while the list is shown (a sparse file: nothing is written to it).
+    const backing = path.join(temp.dir, 'large.bin');
+    writeFileSync(backing, '');
+    truncateSync(backing, 200e9);
+    const large = loops.attach(backing);
+    const id = `#drive-${large.replace(/\//g, '-')}`;
+    await page.locator(id).waitFor({ timeout: 10_000 });
+    expect(await page.isChecked(id)).toBe(false);
+    expect(await page.textContent(`${id}-status`)).toMatch(/Needs an extra confirmation/);
+    await shot(page, 'target-hot-plugged');
+    await page.check(id);
+    await page.getByRole('button', { name: 'Next: Confirm' }).click();
+    await page.locator('#confirm-name').waitFor();
+    const erase = page.getByRole('button', { name: 'Erase and write' });
+    expect(await erase.isDisabled()).toBe(true);
+    await page.fill('#confirm-name', 'sda');
+    expect(await page.getAttribute('#confirm-name', 'aria-invalid')).toBe('true');
+    expect(await erase.isDisabled()).toBe(true);
+    await shot(page, 'confirm-large-wrong-name');
+    await page.fill('#confirm-name', path.basename(large));
+    expect(await erase.isDisabled()).toBe(false);
+    await shot(page, 'confirm-large');
+    await page.getByRole('button', { name: 'Back' }).click();
+
+    // Pulled out: it disappears, and is no longer chosen.
+    await page.getByLabel(/Show loop devices/).check();
+    await page.locator(id).waitFor();
+    await page.check(id);
+    loops.detach(large);
+    await page.locator(id).waitFor({ state: 'detached', timeout: 10_000 });
+    expect(await page.getByRole('button', { name: 'Next: Confirm' }).isDisabled()).toBe(true);
+  });
+
   it.skipIf(missing(throttleUnavailable() === null, 'cgroup v1 blkio throttling (to write as slowly as a card)'))(
     'cancels mid-write: the card does not look valid afterwards and no .partial file is left',
     async () => {
