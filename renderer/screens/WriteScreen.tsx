@@ -64,7 +64,11 @@ export function WriteScreen({
   const [cancelling, setCancelling] = useState(false);
   const job = useRef<string | null>(null);
   const current = useRef<Phase>('download');
+  /** The download job reports its signature check as `verify`: all of it is the Download step. */
+  const downloading = useRef(false);
   const started = useRef(false);
+  /** Cancel pressed between two jobs: the next one does not start. */
+  const stop = useRef(false);
 
   const mark = (phase: Phase, change: Partial<PhaseState>) =>
     setState((before) => ({ ...before, [phase]: { ...before[phase], ...change } }));
@@ -72,7 +76,7 @@ export function WriteScreen({
   useEffect(() => {
     const offProgress = client.on('job.progress', ({ jobId, progress }) => {
       if (jobId !== job.current) return;
-      const phase = phaseOf(progress);
+      const phase = downloading.current ? 'download' : phaseOf(progress);
       if (phase === null) return;
       setState((before) => {
         const next = { ...before };
@@ -115,6 +119,7 @@ export function WriteScreen({
         current.current = 'download';
         mark('download', { status: 'active' });
         job.current = newJobId('fetch');
+        downloading.current = true;
         const fetched = await client.invoke('release.fetch', {
           jobId: job.current,
           query: {
@@ -125,9 +130,14 @@ export function WriteScreen({
             mirrors: [media.mirror],
           },
         });
+        downloading.current = false;
         onFetched({ ...media, fetched });
         mediaPath = fetched.path;
         mark('download', { status: 'done', note: `${displayText(fetched.fileName)}, verified` });
+      }
+      if (stop.current) {
+        onDone({ kind: 'cancelled', phase: 'download' });
+        return;
       }
       current.current = 'build';
       mark('build', { status: 'active' });
@@ -152,7 +162,9 @@ export function WriteScreen({
     <div className="screen">
       <section className="card" aria-labelledby="write-heading">
         <ScreenHeading step="Step 5 of 6">Writing the card</ScreenHeading>
-        <p className="muted">To {where}. Keep the card in until this is done.</p>
+        <p className="muted">
+          To {where}.{target.kind === 'device' ? ' Keep the card in until this is done.' : ''}
+        </p>
         <p className="visually-hidden" aria-live="polite">
           {active ? `${active[1]} in progress` : ''}
         </p>
@@ -197,6 +209,7 @@ export function WriteScreen({
             disabled={cancelling}
             onClick={() => {
               setCancelling(true);
+              stop.current = true;
               if (job.current !== null) void client.invoke('job.cancel', { jobId: job.current });
             }}
           >

@@ -310,6 +310,41 @@ describeWithLoopDevices('the app writes and verifies a card on a loop device', (
     expect(await page.getByRole('button', { name: 'Next: Confirm' }).isDisabled()).toBe(true);
   });
 
+  it('downloads in the Write step when the media are not cached, and a cancel there leaves no .partial file', async () => {
+    const fresh = path.join(temp.dir, 'fresh-cache');
+    const other = await openRenderer({
+      env: { APKOVL_CACHE_DIR: fresh },
+      trustedKeyFile: path.join(temp.dir, 'release-key.asc'),
+    });
+    const { page } = other;
+    try {
+      // The mirror sends 4 MiB, then nothing: the download is under way when it is cancelled.
+      mirror.faults.set(`/alpine/v3.22/releases/aarch64/${FILE}`, { stallAfter: 4 * MiB });
+      await page.getByRole('button', { name: /Create a card/ }).click();
+      other.dialogAnswers.push(path.join(temp.dir, 'kiosk-hall.yml'));
+      await page.getByRole('button', { name: 'Open .yml…' }).click();
+      await expect.poll(() => page.inputValue('#hostname')).toBe('kiosk-hall');
+      await page.getByRole('button', { name: 'Next: Alpine' }).click();
+      await page.fill('#mirror', `${mirror.url}/alpine`);
+      await expect.poll(() => page.textContent('.media-status')).toMatch(/Not downloaded/);
+      await page.getByRole('button', { name: 'Next: Target' }).click();
+      const image = path.join(temp.dir, 'never.img');
+      other.dialogAnswers.push(image);
+      await page.getByRole('button', { name: 'Save as image file…' }).click();
+      await page.locator('li[aria-label="Download: active"] [role=progressbar]').waitFor({ timeout: 30_000 });
+      await shot(page, 'write-download');
+      expect(await page.textContent('li[aria-label="Download: active"]')).toMatch(/[KM]iB of 30\.4 MiB/);
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await page.getByRole('heading', { name: 'Cancelled' }).waitFor({ timeout: 30_000 });
+      expect(await page.textContent('main')).toMatch(/Stopped during the download step\. Nothing was written/);
+      expect(partials(fresh)).toEqual([]);
+      expect(existsSync(image)).toBe(false);
+    } finally {
+      mirror.faults.clear();
+      await other.close();
+    }
+  });
+
   it.skipIf(missing(throttleUnavailable() === null, 'cgroup v1 blkio throttling (to write as slowly as a card)'))(
     'cancels mid-write: the card does not look valid afterwards and no .partial file is left',
     async () => {
