@@ -160,6 +160,7 @@ export function App({ client }: { client: Client }) {
             target={target}
             onAgain={() => go('target')}
             onVerify={() => go('verify')}
+            onMedia={() => go('alpine')}
           />
         ) : null}
         {screen === 'verify' ? <VerifyScreen client={client} definition={draft} /> : null}

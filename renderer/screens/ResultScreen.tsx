@@ -95,12 +95,14 @@ export function ResultScreen({
   target,
   onAgain,
   onVerify,
+  onMedia,
 }: {
   outcome: WriteOutcome;
   draft: DefinitionDraft;
   target: TargetChoice;
   onAgain: () => void;
   onVerify: () => void;
+  onMedia: () => void;
 }) {
   const device = target.kind === 'device';
   return (
@@ -122,7 +124,7 @@ export function ResultScreen({
         {outcome.kind === 'failed' ? (
           <>
             <ScreenHeading step="Step 6 of 6">The card was not made</ScreenHeading>
-            <ErrorPanel error={outcome.error} title={`It failed during the ${outcome.phase} step`} />
+            <ErrorPanel error={outcome.error} title="What went wrong" />
             <p>
               {device && (outcome.phase === 'write' || outcome.phase === 'verify')
                 ? 'Do not boot this card. Try again; if it fails again, try another card or USB port.'
@@ -131,6 +133,11 @@ export function ResultScreen({
           </>
         ) : null}
         <div className="actions">
+          {outcome.kind !== 'done' ? (
+            <button type="button" className="secondary" onClick={onMedia}>
+              Change the boot media
+            </button>
+          ) : null}
           {outcome.kind === 'done' ? (
             <button type="button" className="secondary" onClick={onVerify}>
               Verify a card

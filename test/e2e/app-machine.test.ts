@@ -176,8 +176,7 @@ describe.skipIf(missing(haveChromium, `Chromium at ${chromiumPath} (Debian packa
       expect(alert).toMatch(/What to do: use Alpine boot media such as/);
       expect(existsSync(path.join(temp.dir, 'never.img'))).toBe(false);
 
-      await page.getByRole('button', { name: 'Try again' }).click();
-      await page.getByRole('button', { name: 'Back' }).click();
+      await page.getByRole('button', { name: 'Change the boot media' }).click();
       await page.getByRole('button', { name: 'Use a release instead' }).click();
       harness.dialogAnswers.push(media.tarball);
       await page.getByRole('button', { name: 'Use a local file…' }).click();
