@@ -1,6 +1,16 @@
 import type { ReactNode } from 'react';
 import type { LocatedIssue } from '../../shared/model/machine-yaml.js';
 
+/** The ids a control points at with aria-describedby, and whether it is invalid. */
+export function describedBy(id: string, issues: LocatedIssue[] | undefined) {
+  const invalid = (issues ?? []).some((issue) => issue.severity === 'error');
+  const warned = (issues ?? []).length > 0;
+  return {
+    'aria-invalid': invalid ? true : undefined,
+    'aria-describedby': warned ? `${id}-error` : `${id}-help`,
+  } as const;
+}
+
 /** A labelled control with its help, or the problems the shared schema found in it. */
 export function Field({
   id,
@@ -21,17 +31,24 @@ export function Field({
     <div className={`field${errors.length > 0 ? ' invalid' : ''}`}>
       <label htmlFor={id}>{label}</label>
       {children}
-      {errors.map((issue) => (
-        <p key={issue.message} className="error-text" id={`${id}-error`}>
-          {issue.message}
+      {errors.length + warnings.length > 0 ? (
+        <div id={`${id}-error`}>
+          {errors.map((issue) => (
+            <p key={issue.message} className="error-text">
+              {issue.message}
+            </p>
+          ))}
+          {warnings.map((issue) => (
+            <p key={issue.message} className="warning">
+              {issue.message}
+            </p>
+          ))}
+        </div>
+      ) : help ? (
+        <p className="help" id={`${id}-help`}>
+          {help}
         </p>
-      ))}
-      {warnings.map((issue) => (
-        <p key={issue.message} className="warning">
-          {issue.message}
-        </p>
-      ))}
-      {errors.length === 0 && warnings.length === 0 && help ? <p className="help">{help}</p> : null}
+      ) : null}
     </div>
   );
 }

@@ -30,7 +30,7 @@ if (binary === null) console.warn(skipReason);
 describe.skipIf(binary === null)(
   'Electron app (skipped: the Electron binary is not installed here; npm installs it only with internet access)',
   () => {
-    it('opens the build screen, and the preload reaches the main process', async () => {
+    it('opens at Home, and the preload reaches the main process', async () => {
       const app = await electron.launch({
         executablePath: binary as string,
         args: [path.resolve('.'), '--no-sandbox'],
@@ -41,8 +41,11 @@ describe.skipIf(binary === null)(
         await expect.poll(() => window.textContent('.app-header')).toMatch(/version \d+\.\d+\.\d+/);
         // The page gets a transport and nothing of Node.
         expect(await window.evaluate(() => typeof (globalThis as Record<string, unknown>).require)).toBe('undefined');
-        await window.getByRole('button', { name: 'Build image' }).click();
-        await expect.poll(() => window.textContent('#boot-media-help')).toMatch(/Choose the Alpine boot media/);
+        await window.getByRole('heading', { name: 'What would you like to do?' }).waitFor();
+        await window.getByRole('button', { name: /Create a card/ }).click();
+        // The templates come from the main process through the preload.
+        await window.getByRole('button', { name: 'Pi kiosk' }).click();
+        await expect.poll(() => window.inputValue('#hostname')).toBe('kiosk-hall');
       } finally {
         await app.close();
       }

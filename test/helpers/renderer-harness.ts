@@ -5,7 +5,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createRouter } from '../../shared/ipc/router.js';
-import { createServices } from '../../main/services/index.js';
+import { AppError } from '../../shared/errors.js';
+import type { CommandOutput } from '../../shared/ipc/contract.js';
+import { createServices, type Services } from '../../main/services/index.js';
 import { createHandlers, type FileDialogs } from '../../main/services/ipc-handlers.js';
 
 /**
@@ -39,16 +41,58 @@ function serve(directory: string): Promise<http.Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
+export interface HarnessOptions {
+  viewport?: { width: number; height: number };
+  colorScheme?: 'light' | 'dark';
+  /** Environment of the services (e.g. APKOVL_CACHE_DIR for a private download cache). */
+  env?: Record<string, string | undefined>;
+  /**
+   * A release key trusted besides Alpine's, as `--trusted-key` gives the CLI: the contract's
+   * release commands take no key, so the test composition sets it for a synthetic mirror.
+   */
+  trustedKeyFile?: string;
+  /** What app.info says about drive access. */
+  deviceAccess?: CommandOutput<'app.info'>['deviceAccess'];
+}
+
+type Recent = CommandOutput<'recent.list'>['definitions'];
+
+/** The services, with a trusted release key added to every release look-up (as --trusted-key does). */
+function withTrustedKey(services: Services, trustedKeyFile: string | undefined): Services {
+  if (trustedKeyFile === undefined) return services;
+  return {
+    ...services,
+    fetchRelease: (options) => services.fetchRelease({ ...options, trustedKeyFile }),
+    async cachedRelease({ mirrors, ...query }) {
+      try {
+        return await services.fetchRelease({
+          ...query,
+          ...(mirrors.length > 0 ? { mirrors } : {}),
+          offline: true,
+          trustedKeyFile,
+        });
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'not-found') return null;
+        throw error;
+      }
+    },
+  };
+}
+
 export interface Harness {
   page: Page;
   /** Paths the fake file dialogs return, in order (null = the user cancelled). */
   dialogAnswers: (string | null)[];
+  /** What each file dialog was opened with. */
+  dialogs: { kind: 'open' | 'save'; options: unknown }[];
+  /** Definitions opened and saved, newest first (what recent.list answers). */
+  recent: Recent;
   /** Every event sent to the page. */
   events: { name: string; payload: unknown }[];
   close(): Promise<void>;
 }
 
-export async function openRenderer(): Promise<Harness> {
+export async function openRenderer(options: HarnessOptions = {}): Promise<Harness> {
   if (!existsSync(path.join(rendererDir, 'index.html'))) throw new Error('dist/renderer is missing: run npm run build');
   const server = await serve(rendererDir);
   const browser: Browser = await chromium.launch({
@@ -63,23 +107,59 @@ export async function openRenderer(): Promise<Harness> {
       '--disable-sync',
     ],
   });
-  const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+  const page = await browser.newPage({
+    viewport: options.viewport ?? { width: 1100, height: 900 },
+    colorScheme: options.colorScheme ?? 'light',
+  });
   const dialogAnswers: (string | null)[] = [];
+  const dialogCalls: Harness['dialogs'] = [];
   const events: { name: string; payload: unknown }[] = [];
   const dialogs: FileDialogs = {
-    openFile: () => Promise.resolve(dialogAnswers.shift() ?? null),
-    saveFile: () => Promise.resolve(dialogAnswers.shift() ?? null),
+    openFile: (shown) => {
+      dialogCalls.push({ kind: 'open', options: shown });
+      return Promise.resolve(dialogAnswers.shift() ?? null);
+    },
+    saveFile: (shown) => {
+      dialogCalls.push({ kind: 'save', options: shown });
+      return Promise.resolve(dialogAnswers.shift() ?? null);
+    },
   };
+  // The desktop app's list of recent definitions, kept in memory: every definition read or saved.
+  const recent: Recent = [];
+  const remember = (file: string, yaml: string) => {
+    const hostname = /^hostname:\s*"?([A-Za-z0-9.-]+)"?/m.exec(yaml)?.[1] ?? null;
+    const index = recent.findIndex((entry) => entry.path === file);
+    if (index >= 0) recent.splice(index, 1);
+    recent.unshift({ path: file, hostname, usedAt: new Date().toISOString() });
+  };
+  const services = withTrustedKey(
+    createServices({ now: () => performance.now(), env: { ...process.env, ...options.env } }),
+    options.trustedKeyFile,
+  );
+  const handlers = createHandlers(services, {
+    dialogs,
+    app: {
+      name: 'Apkovl Studio',
+      version: 'test',
+      platform: process.platform,
+      deviceAccess: options.deviceAccess ?? { mode: 'privileged', detail: null },
+    },
+    recent: { list: () => Promise.resolve([...recent]) },
+  });
   const router = createRouter(
-    createHandlers(createServices({ now: () => performance.now(), env: process.env }), {
-      dialogs,
-      app: {
-        name: 'Apkovl Studio',
-        version: 'test',
-        platform: process.platform,
-        deviceAccess: { mode: 'privileged', detail: null },
+    {
+      ...handlers,
+      'definition.read': async (input, context) => {
+        const read = await handlers['definition.read'](input, context);
+        remember(read.path, read.yaml);
+        return read;
       },
-    }),
+      'definition.save': async (input, context) => {
+        const saved = await handlers['definition.save'](input, context);
+        remember(saved.path, input.yaml);
+        return saved;
+      },
+    },
     { onBug: (error, command) => console.error(`[${command}]`, error) },
   );
   await page.exposeFunction('__apkovlInvoke', (command: string, input: unknown) =>
@@ -114,6 +194,8 @@ export async function openRenderer(): Promise<Harness> {
   return {
     page,
     dialogAnswers,
+    dialogs: dialogCalls,
+    recent,
     events,
     async close() {
       await browser.close();

@@ -1,0 +1,384 @@
+import { execFileSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { fsckFat, mtoolsPaths } from '../helpers/external-tools.js';
+import { describeWithLoopDevices, dropDeviceCache, LoopDevices, sfdiskDump } from '../helpers/loop-devices.js';
+import { startMirror, type MirrorServer } from '../helpers/mirror-server.js';
+import { missing } from '../helpers/requirements.js';
+import { chromiumPath, haveChromium, openRenderer, type Harness } from '../helpers/renderer-harness.js';
+import { createSyntheticRpiMedia } from '../helpers/synthetic-media.js';
+import { makeSigningKeys, mirrorFiles } from '../helpers/synthetic-mirror.js';
+import { makeTempDir } from '../helpers/temp.js';
+import { throttleUnavailable } from '../helpers/throttle.js';
+import { flipByte, mcopyTo } from '../helpers/verify-cards.js';
+import { focused, shot } from './screens.js';
+
+/**
+ * The app as a user drives it, on a real block device: a loop device over a sparse file plays
+ * the SD card, a loopback mirror plays Alpine's (signed with a test key the harness trusts, as
+ * --trusted-key would), and the download cache is private to this file.
+ */
+const MiB = 1024 * 1024;
+const FILE = 'alpine-rpi-3.22.2-aarch64.tar.gz';
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOpKbGPinFIKvvVQexMuxfmVR3auvr57kkIe6mkURtIs me@laptop';
+let temp: ReturnType<typeof makeTempDir>;
+let mirror: MirrorServer;
+let harness: Harness;
+let target: string;
+let cacheDir: string;
+const loops = new LoopDevices();
+
+/** What a machine writes to its card at first boot (main/services/overlay/first-boot-report.ts). */
+const firstBootReport = {
+  format: 'apkovl-first-boot-report',
+  version: 1,
+  generator: { name: 'apkovl-studio', version: '0.1.0' },
+  hostname: 'kiosk-hall',
+  reported_at: '2026-11-28T10:02:41Z',
+  booted_at: '2026-11-28T10:02:00Z',
+  uptime_seconds: 41,
+  board_model: 'Raspberry Pi 4 Model B Rev 1.4',
+  interfaces: [{ name: 'eth0', state: 'up', ipv4: ['192.168.1.23/24'], ipv6: [] }],
+  packages: [
+    { name: 'alpine-base', installed: true },
+    { name: 'chromium', installed: false },
+    { name: 'cage', installed: false },
+  ],
+  services: [{ name: 'networking', runlevel: 'boot', state: 'started' }],
+  clock: { source: 'chrony', synchronized: true },
+};
+
+/** Move this process (the services run in it) into a blkio group that writes `target` as slowly as a card. */
+function throttleThisProcess(device: string, writeBytesPerSecond: number): () => void {
+  const number = readFileSync(path.join('/sys/block', path.basename(device), 'dev'), 'utf8').trim();
+  const root = '/sys/fs/cgroup/blkio';
+  const before = /^\d+:blkio:(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1] ?? '/';
+  const group = path.join(root, `apkovl-e2e-${process.pid}`);
+  mkdirSync(group, { recursive: true });
+  writeFileSync(path.join(group, 'blkio.throttle.write_bps_device'), `${number} ${writeBytesPerSecond}`);
+  writeFileSync(path.join(group, 'blkio.throttle.read_bps_device'), `${number} ${writeBytesPerSecond * 2}`);
+  writeFileSync(path.join(group, 'cgroup.procs'), String(process.pid));
+  return () => {
+    writeFileSync(path.join(root, before, 'cgroup.procs'), String(process.pid));
+    rmdirSync(group);
+  };
+}
+
+/** Every file under `directory` whose name ends in .partial. */
+function partials(directory: string): string[] {
+  const found: string[] = [];
+  const walk = (folder: string) => {
+    for (const name of readdirSync(folder)) {
+      const full = path.join(folder, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else if (name.endsWith('.partial')) found.push(full);
+    }
+  };
+  walk(directory);
+  return found;
+}
+
+/** A copy of the first `bytes` of the device as an image file. */
+function copyDevice(device: string, file: string, bytes: number): void {
+  dropDeviceCache(device);
+  execFileSync('dd', [`if=${device}`, `of=${file}`, 'bs=1M', `count=${bytes / MiB}`, 'conv=sparse', 'status=none']);
+}
+
+describeWithLoopDevices('the app writes and verifies a card on a loop device', () => {
+  if (missing(haveChromium, `Chromium at ${chromiumPath} (Debian package chromium)`)) {
+    it.skip(`needs Chromium at ${chromiumPath}`, () => undefined);
+    return;
+  }
+  beforeAll(async () => {
+    temp = makeTempDir();
+    cacheDir = path.join(temp.dir, 'cache');
+    const media = createSyntheticRpiMedia({ dir: path.join(temp.dir, 'media'), scale: 0.3 });
+    const keys = await makeSigningKeys();
+    const trustedKeyFile = path.join(temp.dir, 'release-key.asc');
+    writeFileSync(trustedKeyFile, keys.alpine.armoredPublic);
+    mirror = await startMirror(
+      await mirrorFiles(
+        [{ file: FILE, source: media.tarball, flavor: 'alpine-rpi', arch: 'aarch64', version: '3.22.2' }],
+        keys.alpine.privateKey,
+      ),
+    );
+    const backing = path.join(temp.dir, 'card.bin');
+    writeFileSync(backing, '');
+    truncateSync(backing, 600 * MiB);
+    target = loops.attach(backing);
+    harness = await openRenderer({ env: { APKOVL_CACHE_DIR: cacheDir }, trustedKeyFile });
+  });
+  afterAll(async () => {
+    await harness?.close();
+    await mirror?.close();
+    loops.detachAll();
+    temp?.cleanup();
+  });
+
+  it('creates a kiosk card: template, Alpine from the mirror, the loop device, confirm, write, result', async () => {
+    const { page } = harness;
+    await page.getByRole('button', { name: /Create a card/ }).click();
+    await page.getByRole('button', { name: 'Pi kiosk' }).click();
+    await expect.poll(() => page.inputValue('#hostname')).toBe('kiosk-hall');
+    await page.fill('#sshKey', KEY);
+    await page.fill('#kioskUrl', 'https://departures.example/hall');
+    const definition = path.join(temp.dir, 'kiosk-hall.yml');
+    harness.dialogAnswers.push(definition);
+    await page.getByRole('button', { name: 'Next: Alpine' }).click();
+
+    // Alpine: the mirror's releases for aarch64, not cached, then downloaded with progress.
+    await page.getByRole('heading', { name: 'Alpine boot media' }).waitFor();
+    expect(await focused(page)).toMatch(/^H2 Alpine boot media/);
+    await page.fill('#mirror', `${mirror.url}/alpine`);
+    await expect.poll(() => page.textContent('#release')).toContain(FILE);
+    await expect.poll(() => page.textContent('.media-status')).toMatch(/Not downloaded/);
+    await shot(page, 'alpine-not-cached');
+    await page.getByRole('button', { name: 'Download now' }).click();
+    await expect.poll(() => page.textContent('.media-status'), { timeout: 60_000 }).toMatch(/In the cache/);
+    await shot(page, 'alpine-cached');
+    const downloads = harness.events.filter(
+      (event) => event.name === 'job.progress' && (event.payload as { jobId: string }).jobId.startsWith('fetch-'),
+    );
+    expect(downloads.length).toBeGreaterThan(0);
+    expect(mirror.requests.some((request) => request.path.endsWith(FILE))).toBe(true);
+    await page.getByRole('button', { name: 'Next: Target' }).click();
+
+    // Target: nothing chosen; the machine's own disk listed but disabled with its reason.
+    await page.getByRole('heading', { name: 'Choose the card' }).waitFor();
+    await page.locator('input[name=drive]').first().waitFor();
+    expect(await page.locator('input[name=drive]:checked').count()).toBe(0);
+    // Every drive that may not be written is disabled and says why; this machine's disk among them.
+    const disabled = page.locator('input[name=drive]:disabled');
+    expect(await disabled.count()).toBeGreaterThan(0);
+    if (existsSync('/dev/vda')) {
+      const system = page.locator('#drive--dev-vda');
+      expect(await system.isDisabled()).toBe(true);
+      expect(await page.textContent('#drive--dev-vda-status')).toMatch(/Cannot be chosen:It holds the running system/);
+    }
+    expect(await page.locator(`#drive-${target.replace(/\//g, '-')}`).count()).toBe(0);
+    await shot(page, 'target-drives');
+    await page.getByLabel(/Show loop devices/).check();
+    const loop = page.locator(`#drive-${target.replace(/\//g, '-')}`);
+    await loop.waitFor();
+    expect(await loop.isChecked()).toBe(false);
+    await shot(page, 'target-loop-devices');
+    await loop.check();
+    await page.getByRole('button', { name: 'Next: Confirm' }).click();
+
+    // Confirm: what will be erased, and how the rights are got.
+    await page.getByRole('heading', { name: 'Erase this drive?' }).waitFor();
+    await expect.poll(() => page.textContent('main')).toContain(target);
+    expect(await page.textContent('main')).toMatch(/600 MiB/);
+    expect(await page.textContent('main')).toMatch(/may write drives already/);
+    expect(await page.locator('#confirm-name').count()).toBe(0);
+    await shot(page, 'confirm');
+    await page.getByRole('button', { name: 'Erase and write' }).click();
+
+    await page.getByRole('heading', { name: 'Writing the card' }).waitFor();
+    await page.getByRole('heading', { name: 'The card is ready' }).waitFor({ timeout: 120_000 });
+    expect(await focused(page)).toMatch(/^H2 The card is ready/);
+    await shot(page, 'result-card');
+    const result = await page.textContent('main');
+    expect(result).toMatch(/Raspberry Pi 3, 4, 400 or 5/);
+    expect(result).toMatch(/ssh admin@kiosk-hall/);
+    expect(result).toMatch(/from the drive, not a cache/);
+    const phases = new Set(
+      harness.events
+        .filter((event) => event.name === 'job.progress')
+        .map((event) => (event.payload as { progress: { phase: string } }).progress.phase),
+    );
+    expect([...phases]).toEqual(expect.arrayContaining(['download', 'build', 'write', 'verify']));
+
+    // The bytes on the device, as tools nobody here wrote read them.
+    dropDeviceCache(target);
+    // The definition sets no partition size: the whole drive from 1 MiB, not 512 MiB.
+    expect(sfdiskDump(target).dump).toMatch(/start=\s+2048, size=\s+1226752, type=c, bootable/);
+    expect(fsckFat(target, MiB, 599 * MiB).status).toBe(0);
+    const image = path.join(temp.dir, 'written.img');
+    copyDevice(target, image, 600 * MiB);
+    const files = mtoolsPaths(image);
+    expect(files).toContain('kiosk-hall.apkovl.tar.gz');
+    expect(files).not.toContain('alpine.apkovl.tar.gz');
+  });
+
+  it('verifies the good card against its definition, and a corrupted copy', async () => {
+    const { page } = harness;
+    await page.getByRole('button', { name: 'Verify a card' }).click();
+    await page.getByRole('heading', { name: 'Verify a card' }).waitFor();
+    expect(await focused(page)).toMatch(/^H2 Verify a card/);
+    await page.getByLabel('Show loop devices').check();
+    const loop = page.locator(`#drive-${target.replace(/\//g, '-')}`);
+    await loop.waitFor();
+    expect(await loop.isChecked()).toBe(false);
+    await loop.check();
+    // The definition just written is offered for the comparison.
+    expect(await page.textContent('main')).toContain('kiosk-hall.yml');
+    await page.getByRole('button', { name: 'Verify', exact: true }).click();
+    const report = page.getByRole('region', { name: 'Verification report' });
+    await report.waitFor({ timeout: 60_000 });
+    await shot(page, 'verify-good');
+    const good = await report.textContent();
+    expect(good).toMatch(/^Good/);
+    expect(good).toMatch(/kiosk-hall\.apkovl\.tar\.gz/);
+    expect(good).toMatch(/The apkovl is exactly what this definition makes/);
+    expect(good).toMatch(/has not reported a boot yet/);
+    expect(await page.locator('.check').count()).toBeGreaterThan(4);
+
+    const corrupted = path.join(temp.dir, 'corrupted.img');
+    copyDevice(target, corrupted, 600 * MiB);
+    await flipByte(corrupted, 'kiosk-hall.apkovl.tar.gz', 200);
+    await page.getByLabel('An image file').check();
+    harness.dialogAnswers.push(corrupted);
+    await page.getByRole('button', { name: 'Choose image…' }).click();
+    await expect.poll(() => page.textContent('.picked')).toContain('corrupted.img');
+    await page.getByRole('button', { name: 'Verify', exact: true }).click();
+    await expect.poll(() => page.textContent('.verdict'), { timeout: 60_000 }).toMatch(/^Damaged/);
+    await shot(page, 'verify-damaged');
+    expect(await page.locator('.check.failed').count()).toBeGreaterThan(0);
+    expect(await report.textContent()).toMatch(/kiosk-hall\.apkovl\.tar\.gz/);
+
+    // A card the machine booted from: its first-boot report is shown.
+    const booted = path.join(temp.dir, 'booted.img');
+    copyDevice(target, booted, 600 * MiB);
+    const json = path.join(temp.dir, 'apkovl-report.json');
+    writeFileSync(json, JSON.stringify(firstBootReport));
+    mcopyTo(booted, json, 'apkovl-report.json', Math.floor(Date.now() / 1000) + 3600);
+    harness.dialogAnswers.push(booted);
+    await page.getByRole('button', { name: 'Choose image…' }).click();
+    await expect.poll(() => page.textContent('.picked')).toContain('booted.img');
+    await page.getByRole('button', { name: 'Verify', exact: true }).click();
+    await expect.poll(() => page.textContent('.verdict'), { timeout: 60_000 }).toMatch(/^Good, changed/);
+    await shot(page, 'verify-first-boot');
+    const text = await page.textContent('.first-boot');
+    expect(text).toMatch(/booted on a Raspberry Pi 4 Model B Rev 1\.4 on 2026-11-28 10:02 UTC as kiosk-hall/);
+    expect(text).toMatch(/eth0 192\.168\.1\.23/);
+    expect(text).toMatch(/2 packages missing: chromium, cage/);
+  });
+
+  it('follows drives plugged in and out, and asks for the name of a drive over 128 GB', async () => {
+    const { page } = harness;
+    await page.locator('.app-header').getByRole('button', { name: 'Home' }).click();
+    await page.getByRole('button', { name: /Create a card/ }).click();
+    await expect.poll(() => page.inputValue('#hostname')).toBe('kiosk-hall');
+    await page.getByRole('button', { name: 'Next: Alpine' }).click();
+    await page.fill('#mirror', `${mirror.url}/alpine`);
+    await expect.poll(() => page.textContent('.media-status')).toMatch(/In the cache/);
+    await page.getByRole('button', { name: 'Next: Target' }).click();
+    await page.getByLabel(/Show loop devices/).check();
+    await page.locator(`#drive-${target.replace(/\//g, '-')}`).waitFor();
+
+    // A 200 GB "stick" plugged in while the list is shown (a sparse file: nothing is written to it).
+    const backing = path.join(temp.dir, 'large.bin');
+    writeFileSync(backing, '');
+    truncateSync(backing, 200e9);
+    const large = loops.attach(backing);
+    const id = `#drive-${large.replace(/\//g, '-')}`;
+    await page.locator(id).waitFor({ timeout: 10_000 });
+    expect(await page.isChecked(id)).toBe(false);
+    expect(await page.textContent(`${id}-status`)).toMatch(/Needs an extra confirmation/);
+    await shot(page, 'target-hot-plugged');
+    await page.check(id);
+    await page.getByRole('button', { name: 'Next: Confirm' }).click();
+    await page.locator('#confirm-name').waitFor();
+    const erase = page.getByRole('button', { name: 'Erase and write' });
+    expect(await erase.isDisabled()).toBe(true);
+    await page.fill('#confirm-name', 'sda');
+    expect(await page.getAttribute('#confirm-name', 'aria-invalid')).toBe('true');
+    expect(await erase.isDisabled()).toBe(true);
+    await shot(page, 'confirm-large-wrong-name');
+    await page.fill('#confirm-name', path.basename(large));
+    expect(await erase.isDisabled()).toBe(false);
+    await shot(page, 'confirm-large');
+    await page.getByRole('button', { name: 'Back' }).click();
+
+    // Pulled out: it disappears, and is no longer chosen.
+    await page.getByLabel(/Show loop devices/).check();
+    await page.locator(id).waitFor();
+    await page.check(id);
+    loops.detach(large);
+    await page.locator(id).waitFor({ state: 'detached', timeout: 10_000 });
+    expect(await page.getByRole('button', { name: 'Next: Confirm' }).isDisabled()).toBe(true);
+  });
+
+  it('downloads in the Write step when the media are not cached, and a cancel there leaves no .partial file', async () => {
+    const fresh = path.join(temp.dir, 'fresh-cache');
+    const other = await openRenderer({
+      env: { APKOVL_CACHE_DIR: fresh },
+      trustedKeyFile: path.join(temp.dir, 'release-key.asc'),
+    });
+    const { page } = other;
+    try {
+      // The mirror sends 4 MiB, then nothing: the download is under way when it is cancelled.
+      mirror.faults.set(`/alpine/v3.22/releases/aarch64/${FILE}`, { stallAfter: 4 * MiB });
+      await page.getByRole('button', { name: /Create a card/ }).click();
+      other.dialogAnswers.push(path.join(temp.dir, 'kiosk-hall.yml'));
+      await page.getByRole('button', { name: 'Open .yml…' }).click();
+      await expect.poll(() => page.inputValue('#hostname')).toBe('kiosk-hall');
+      await page.getByRole('button', { name: 'Next: Alpine' }).click();
+      await page.fill('#mirror', `${mirror.url}/alpine`);
+      await expect.poll(() => page.textContent('.media-status')).toMatch(/Not downloaded/);
+      await page.getByRole('button', { name: 'Next: Target' }).click();
+      const image = path.join(temp.dir, 'never.img');
+      other.dialogAnswers.push(image);
+      await page.getByRole('button', { name: 'Save as image file…' }).click();
+      await page.locator('li[aria-label="Download: active"] [role=progressbar]').waitFor({ timeout: 30_000 });
+      await shot(page, 'write-download');
+      expect(await page.textContent('li[aria-label="Download: active"]')).toMatch(/[KM]iB of 30\.4 MiB/);
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await page.getByRole('heading', { name: 'Cancelled' }).waitFor({ timeout: 30_000 });
+      expect(await page.textContent('main')).toMatch(/Stopped during the download step\. Nothing was written/);
+      expect(partials(fresh)).toEqual([]);
+      expect(existsSync(image)).toBe(false);
+    } finally {
+      mirror.faults.clear();
+      await other.close();
+    }
+  });
+
+  it.skipIf(missing(throttleUnavailable() === null, 'cgroup v1 blkio throttling (to write as slowly as a card)'))(
+    'cancels mid-write: the card does not look valid afterwards and no .partial file is left',
+    async () => {
+      const { page } = harness;
+      await page.getByRole('button', { name: 'Home' }).click();
+      await page.getByRole('button', { name: /Create a card/ }).click();
+      // The definition made before is still open: straight on.
+      await expect.poll(() => page.inputValue('#hostname')).toBe('kiosk-hall');
+      await page.getByRole('button', { name: 'Next: Alpine' }).click();
+      await page.fill('#mirror', `${mirror.url}/alpine`);
+      await expect.poll(() => page.textContent('.media-status')).toMatch(/In the cache/);
+      await page.getByRole('button', { name: 'Next: Target' }).click();
+      await page.getByLabel(/Show loop devices/).check();
+      await page.locator(`#drive-${target.replace(/\//g, '-')}`).check();
+      await page.getByRole('button', { name: 'Next: Confirm' }).click();
+      await page.getByRole('heading', { name: 'Erase this drive?' }).waitFor();
+      await expect.poll(() => page.textContent('main')).toMatch(/KIOSK-HALL/);
+      const release = throttleThisProcess(target, 10e6);
+      try {
+        await page.getByRole('button', { name: 'Erase and write' }).click();
+        await page.locator('li[aria-label="Write: active"] [role=progressbar]').waitFor({ timeout: 60_000 });
+        await shot(page, 'write-progress');
+        expect(await page.textContent('li[aria-label="Write: active"]')).toMatch(/MiB of .* · .*MB\/s · \d+:\d\d left/);
+        await page.getByRole('button', { name: 'Cancel' }).click();
+        await page.getByRole('heading', { name: 'Cancelled' }).waitFor({ timeout: 60_000 });
+      } finally {
+        release();
+      }
+      await shot(page, 'result-cancelled');
+      expect(await page.textContent('main')).toMatch(/Stopped during the write step/);
+      dropDeviceCache(target);
+      expect(sfdiskDump(target).dump).toBeNull();
+      expect(fsckFat(target, MiB, 599 * MiB).status).not.toBe(0);
+      expect(partials(temp.dir)).toEqual([]);
+    },
+  );
+});
