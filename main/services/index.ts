@@ -60,7 +60,7 @@ export interface Services {
   /** A definition file's text, for the app to open it (and its secrets file beside it, if any). */
   readDefinition(path: string): Promise<{ path: string; yaml: string; secretsPath: string | null }>;
   /** The boot media a query names if they are verified in the cache already; null if not (no network). */
-  cachedRelease(query: ReleaseQuery): Promise<FetchedRelease | null>;
+  cachedRelease(query: ReleaseQuery, trust?: { trustedKeyFile?: string }): Promise<FetchedRelease | null>;
   /** A drive back to one empty FAT32 partition over all of it. */
   erase(request: EraseRequest, job?: JobOptions): Promise<EraseSummary>;
   /** Definition -> DIR/<hostname>.apkovl.tar.gz. */
@@ -171,12 +171,13 @@ export function createServices(dependencies: ServiceDependencies): Services {
     },
     fileKind: async (file) => (await import('./files/file-kind.js')).detectFileKind(file),
     readDefinition: async (file) => (await import('./machine/read-definition.js')).readDefinitionText(file),
-    async cachedRelease({ cacheDir, mirrors, ...query }) {
+    async cachedRelease({ cacheDir, mirrors, ...query }, trust = {}) {
       try {
         return await (
           await releases()
         ).fetchRelease({
           ...query,
+          ...(trust.trustedKeyFile !== undefined ? { trustedKeyFile: trust.trustedKeyFile } : {}),
           ...(mirrors.length > 0 ? { mirrors } : {}),
           offline: true,
           cacheDir: cacheDirectory(cacheDir),

@@ -11,14 +11,20 @@ export function workerCommand(context: CommandContext): Command {
         'No socket and no port: only the process that started it can talk to it. It ends when stdin ends or its ' +
         'parent goes away, cancelling running jobs. The desktop app starts it elevated for device reads and writes.',
     )
+    .option(
+      '--trusted-key <file>',
+      "also trust this OpenPGP key for release signatures (a private mirror's), as build --trusted-key does",
+    )
     .addHelpText(
       'after',
       '\nExample:\n  echo \'{"type":"request","id":1,"command":"app.info","input":{}}\' | apkovl worker',
     )
-    .action(async () => {
+    .action(async (flags: { trustedKey?: string }) => {
       const { runWorker } = await import('../worker.js');
+      const { withTrustedKey } = await import('../../services/trusted-key.js');
       await runWorker({
-        services: context.services,
+        services:
+          flags.trustedKey === undefined ? context.services : withTrustedKey(context.services, flags.trustedKey),
         input: context.stdin,
         output: context.stdout,
         log: (text) => context.stderr.write(`${text}\n`),
