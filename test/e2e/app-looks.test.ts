@@ -54,6 +54,7 @@ describe.skipIf(missing(haveChromium, `Chromium at ${chromiumPath} (Debian packa
           await page.keyboard.press('Enter');
           await page.getByRole('heading', { name: 'Describe the machine' }).waitFor();
           expect(await focused(page)).toMatch(/^H2 Describe the machine/);
+          await page.getByRole('button', { name: 'Pi kiosk' }).waitFor();
           await page.keyboard.press('Tab');
           expect(await focused(page)).toMatch(/^BUTTON Pi kiosk/);
           await page.keyboard.press('Enter');
