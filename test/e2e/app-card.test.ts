@@ -58,8 +58,16 @@ const firstBootReport = {
   clock: { source: 'chrony', synchronized: true },
 };
 
-/** Move this process (the services run in it) into a blkio group that writes `target` as slowly as a card. */
-function throttleThisProcess(device: string, writeBytesPerSecond: number): () => void {
+/**
+ * Move this process into a blkio group that writes `target` as slowly as a card, and restart the
+ * app's workers so that they start inside it (children join their parent's group). The returned
+ * function moves this process back, restarts the workers outside, and removes the group.
+ */
+async function throttleWorkers(
+  harness: Harness,
+  device: string,
+  writeBytesPerSecond: number,
+): Promise<() => Promise<void>> {
   const number = readFileSync(path.join('/sys/block', path.basename(device), 'dev'), 'utf8').trim();
   const root = '/sys/fs/cgroup/blkio';
   const before = /^\d+:blkio:(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1] ?? '/';
@@ -68,8 +76,10 @@ function throttleThisProcess(device: string, writeBytesPerSecond: number): () =>
   writeFileSync(path.join(group, 'blkio.throttle.write_bps_device'), `${number} ${writeBytesPerSecond}`);
   writeFileSync(path.join(group, 'blkio.throttle.read_bps_device'), `${number} ${writeBytesPerSecond * 2}`);
   writeFileSync(path.join(group, 'cgroup.procs'), String(process.pid));
-  return () => {
+  await harness.restartWorkers();
+  return async () => {
     writeFileSync(path.join(root, before, 'cgroup.procs'), String(process.pid));
+    await harness.restartWorkers();
     rmdirSync(group);
   };
 }
@@ -362,7 +372,7 @@ describeWithLoopDevices('the app writes and verifies a card on a loop device', (
       await page.getByRole('button', { name: 'Next: Confirm' }).click();
       await page.getByRole('heading', { name: 'Erase this drive?' }).waitFor();
       await expect.poll(() => page.textContent('main')).toMatch(/KIOSK-HALL/);
-      const release = throttleThisProcess(target, 5e6);
+      const release = await throttleWorkers(harness, target, 5e6);
       try {
         await page.getByRole('button', { name: 'Erase and write' }).click();
         // Writing the boot files, with bytes, speed and time left (the first events have no speed yet).
@@ -383,7 +393,7 @@ describeWithLoopDevices('the app writes and verifies a card on a loop device', (
         await page.getByRole('button', { name: 'Cancel' }).click();
         await page.getByRole('heading', { name: 'Cancelled' }).waitFor({ timeout: 60_000 });
       } finally {
-        release();
+        await release();
       }
       await shot(page, 'result-cancelled');
       expect(await page.textContent('main')).toMatch(/Stopped during the write step/);

@@ -105,7 +105,7 @@ describe.skipIf(missing(haveChromium, `Chromium at ${chromiumPath} (Debian packa
       expect(statSync(secrets).mode & 0o777).toBe(0o600);
       const validated = runCli(['validate', file, '--secrets', secrets]);
       expect(validated.status, validated.stderr).toBe(0);
-      expect(harness.recent.map((entry) => entry.path)).toEqual([file]);
+      expect((await harness.recent()).map((entry) => entry.path)).toEqual([file]);
     });
 
     it("offers .iso and .tar.gz boot media, and builds an image with the definition's partition size", async () => {

@@ -5,15 +5,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createRouter } from '../../shared/ipc/router.js';
-import { AppError } from '../../shared/errors.js';
 import type { CommandOutput } from '../../shared/ipc/contract.js';
-import { createServices, type Services } from '../../main/services/index.js';
-import { createHandlers, type FileDialogs } from '../../main/services/ipc-handlers.js';
+import { createAppHandlers } from '../../main/app/app-handlers.js';
+import { createRecentStore } from '../../main/app/recent-store.js';
+import type { FileDialogs } from '../../main/services/ipc-handlers.js';
+import { cliPath } from './cli.js';
+import { makeTempDir } from './temp.js';
 
 /**
  * The renderer in Debian's Chromium, with the IPC transport replaced: an init script installs
- * `window.apkovl` whose invoke goes (through Playwright) to the real router and services, and
- * whose events come back through page.evaluate. Only the Electron preload is left out.
+ * `window.apkovl` whose invoke goes (through Playwright) to the app's own main-process handler
+ * table (createAppHandlers: approved output paths, recent definitions, routing), which runs
+ * every job in real `apkovl worker` processes, as the app does. Only Electron (window, preload,
+ * app:// protocol) is left out.
  */
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const haveChromium = existsSync(chromiumPath);
@@ -57,28 +61,6 @@ export interface HarnessOptions {
 
 type Recent = CommandOutput<'recent.list'>['definitions'];
 
-/** The services, with a trusted release key added to every release look-up (as --trusted-key does). */
-function withTrustedKey(services: Services, trustedKeyFile: string | undefined): Services {
-  if (trustedKeyFile === undefined) return services;
-  return {
-    ...services,
-    fetchRelease: (options) => services.fetchRelease({ ...options, trustedKeyFile }),
-    async cachedRelease({ mirrors, ...query }) {
-      try {
-        return await services.fetchRelease({
-          ...query,
-          ...(mirrors.length > 0 ? { mirrors } : {}),
-          offline: true,
-          trustedKeyFile,
-        });
-      } catch (error) {
-        if (error instanceof AppError && error.code === 'not-found') return null;
-        throw error;
-      }
-    },
-  };
-}
-
 export interface Harness {
   page: Page;
   /** Paths the fake file dialogs return, in order (null = the user cancelled). */
@@ -86,7 +68,12 @@ export interface Harness {
   /** What each file dialog was opened with. */
   dialogs: { kind: 'open' | 'save'; options: unknown }[];
   /** Definitions opened and saved, newest first (what recent.list answers). */
-  recent: Recent;
+  recent(): Promise<Recent>;
+  /**
+   * Close the workers and start new ones on the next request (with the page as it is): new
+   * workers are children of this process as it is now, e.g. inside a blkio throttle group.
+   */
+  restartWorkers(): Promise<void>;
   /** Every event sent to the page. */
   events: { name: string; payload: unknown }[];
   close(): Promise<void>;
@@ -124,44 +111,32 @@ export async function openRenderer(options: HarnessOptions = {}): Promise<Harnes
       return Promise.resolve(dialogAnswers.shift() ?? null);
     },
   };
-  // The desktop app's list of recent definitions, kept in memory: every definition read or saved.
-  const recent: Recent = [];
-  const remember = (file: string, yaml: string) => {
-    const hostname = /^hostname:\s*"?([A-Za-z0-9.-]+)"?/m.exec(yaml)?.[1] ?? null;
-    const index = recent.findIndex((entry) => entry.path === file);
-    if (index >= 0) recent.splice(index, 1);
-    recent.unshift({ path: file, hostname, usedAt: new Date().toISOString() });
-  };
-  const services = withTrustedKey(
-    createServices({ now: () => performance.now(), env: { ...process.env, ...options.env } }),
-    options.trustedKeyFile,
+  // The app's list of recent definitions, in a private folder.
+  const state = makeTempDir('apkovl-harness-');
+  const recent = createRecentStore({ directory: state.dir });
+  const workerEnv = Object.fromEntries(
+    Object.entries(options.env ?? {}).filter((entry): entry is [string, string] => entry[1] !== undefined),
   );
-  const handlers = createHandlers(services, {
-    dialogs,
-    app: {
-      name: 'Apkovl Studio',
-      version: 'test',
-      platform: process.platform,
+  const compose = () =>
+    createAppHandlers({
+      app: { name: 'Apkovl Studio', version: 'test', platform: process.platform },
       deviceAccess: options.deviceAccess ?? { mode: 'privileged', detail: null },
-    },
-    recent: { list: () => Promise.resolve([...recent]) },
-  });
-  const router = createRouter(
-    {
-      ...handlers,
-      'definition.read': async (input, context) => {
-        const read = await handlers['definition.read'](input, context);
-        remember(read.path, read.yaml);
-        return read;
-      },
-      'definition.save': async (input, context) => {
-        const saved = await handlers['definition.save'](input, context);
-        remember(saved.path, input.yaml);
-        return saved;
-      },
-    },
-    { onBug: (error, command) => console.error(`[${command}]`, error) },
-  );
+      dialogs,
+      recent,
+      // The app in development starts `node dist/cli/apkovl.mjs worker` the same way.
+      worker: () => ({
+        command: process.execPath,
+        args: [
+          cliPath,
+          'worker',
+          ...(options.trustedKeyFile !== undefined ? ['--trusted-key', options.trustedKeyFile] : []),
+        ],
+        env: workerEnv,
+      }),
+      log: (text) => process.stderr.write(text),
+    });
+  let app = compose();
+  let router = createRouter(app.handlers, { onBug: (error, command) => console.error(`[${command}]`, error) });
   await page.exposeFunction('__apkovlInvoke', (command: string, input: unknown) =>
     router.handle(command, input, {
       emit: (name, payload) => {
@@ -195,10 +170,17 @@ export async function openRenderer(options: HarnessOptions = {}): Promise<Harnes
     page,
     dialogAnswers,
     dialogs: dialogCalls,
-    recent,
+    recent: () => recent.list(),
     events,
+    async restartWorkers() {
+      await app.shutdown();
+      app = compose();
+      router = createRouter(app.handlers, { onBug: (error, command) => console.error(`[${command}]`, error) });
+    },
     async close() {
       await browser.close();
+      await app.shutdown();
+      state.cleanup();
       await new Promise((resolve) => server.close(resolve));
     },
   };
