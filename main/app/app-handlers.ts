@@ -3,6 +3,7 @@ import { AppError } from '../../shared/errors.js';
 import { contract, type CommandName, type CommandOutput, type CommandParsedInput } from '../../shared/ipc/contract.js';
 import type { HandlerContext, Handlers } from '../../shared/ipc/router.js';
 import type { FileDialogs } from '../services/ipc-handlers.js';
+import { secretsPathFor } from '../services/machine/save-definition.js';
 import type { RecentStore } from './recent-store.js';
 import { assertReadable, errorFrom, hostnameOf, touchesDevice } from './request-rules.js';
 import { startWorker, type DescribeExit, type WorkerClient, type WorkerEvent } from './worker-client.js';
@@ -234,6 +235,15 @@ export function createAppHandlers(options: AppHandlersOptions): AppHandlers {
         throw new AppError('usage', 'the definition can only be saved where the Save dialog said, or over one opened', {
           location: 'path',
           hint: SAVE_DIALOG_HINT,
+        });
+      }
+      if (
+        input.keepSecretsFrom !== undefined &&
+        ![...definitions].some((opened) => secretsPathFor(opened) === path.resolve(input.keepSecretsFrom as string))
+      ) {
+        throw new AppError('usage', 'only the secrets file of a definition opened in the app can be kept', {
+          location: 'keepSecretsFrom',
+          hint: 'open the definition (Open .yml…) first: its secrets file beside it is kept when it is saved',
         });
       }
       const result = await forward('definition.save', input, context);

@@ -76,6 +76,7 @@ export interface Services {
     path: string;
     yaml: string;
     secrets: Record<string, string>;
+    keepSecretsFrom?: string;
   }): Promise<{ path: string; secretsPath: string | null; warnings: string[] }>;
   /** Check a definition and the overlay it makes, without writing anything. */
   validateDefinition(options: { definition: string; secretsFile?: string }): Promise<ValidationResult>;

@@ -142,12 +142,13 @@ export function MachineScreen({
         path: target.path,
         yaml: draft.yaml,
         secrets: draft.secretsKnown ? draft.secrets : {},
+        // Opened with a secrets file the app does not read: the saved definition keeps its entries.
+        ...(!draft.secretsKnown && draft.secretsPath !== null ? { keepSecretsFrom: draft.secretsPath } : {}),
       });
       const saved: DefinitionDraft = {
         ...draft,
         path: result.path,
-        // Secrets the app did not read stay in their file, which a save elsewhere does not take along.
-        secretsPath: result.secretsPath ?? (result.path === draft.path ? draft.secretsPath : null),
+        secretsPath: result.secretsPath,
         dirty: false,
       };
       onChange(saved);

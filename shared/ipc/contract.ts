@@ -105,11 +105,16 @@ export const contract = {
       input: z.object({ jobId: z.string().min(1), request: verifyRequestSchema }),
       output: verifyReportSchema,
     },
+    /**
+     * Save a definition and its secrets file beside it. keepSecretsFrom: the secrets file the
+     * definition was opened with, whose entries are kept (the app never reads them).
+     */
     'definition.save': {
       input: z.object({
         path: z.string().min(1),
         yaml: z.string().min(1),
         secrets: z.record(z.string(), z.string()),
+        keepSecretsFrom: z.string().min(1).optional(),
       }),
       output: z.object({ path: z.string(), secretsPath: z.string().nullable(), warnings: z.array(z.string()) }),
     },

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors.js';
@@ -7,7 +7,8 @@ import { createRouter } from '../../shared/ipc/router.js';
 import { createAppHandlers, type AppHandlers, type AppHandlersOptions } from '../../main/app/app-handlers.js';
 import { createRecentStore } from '../../main/app/recent-store.js';
 import type { WorkerCommand } from '../../main/app/worker-command.js';
-import { cliPath } from '../helpers/cli.js';
+import { cliPath, runCli } from '../helpers/cli.js';
+import { parse } from 'yaml';
 import { startMirror, type MirrorServer } from '../helpers/mirror-server.js';
 import { makeSigningKeys, mirrorFiles } from '../helpers/synthetic-mirror.js';
 import { createOverlay, createSyntheticRpiMedia, type SyntheticMedia } from '../helpers/synthetic-media.js';
@@ -439,5 +440,43 @@ describe('app handlers: definitions and recent files', () => {
     await next.call('recent.list', {});
     expect((await next.call('definition.read', { path: opened })).ok).toBe(true);
     expect((await next.call('definition.save', { path: opened, yaml, secrets: {} })).ok).toBe(true);
+  });
+
+  it('keeps the secrets file of an opened definition when it is saved elsewhere, and no other', async () => {
+    const app = harness({}, path.join(temp.dir, 'recent-secrets'));
+    const folder = path.join(temp.dir, 'with-secrets');
+    mkdirSync(folder, { recursive: true });
+    const opened = path.join(folder, 'users.yml');
+    copyFileSync(path.resolve('test/fixtures/definitions/users.yml'), opened);
+    copyFileSync(path.resolve('test/fixtures/definitions/secrets.yml'), path.join(folder, 'users.secrets.yml'));
+    app.opens.push(opened);
+    await app.call('dialog.open-file', { title: 'Open', filters: [] });
+    const read = await app.call('definition.read', { path: opened });
+    expect(read).toMatchObject({ ok: true, value: { secretsPath: path.join(folder, 'users.secrets.yml') } });
+    const yaml = readFileSync(opened, 'utf8').replace(/^hostname: .*$/m, 'hostname: copied');
+
+    const elsewhere = path.join(temp.dir, 'copied.yml');
+    app.saves.push(elsewhere);
+    await app.call('dialog.save-file', { title: 'Save', defaultName: 'copied.yml' });
+    // Without the kept secrets, the ${secret:...} references cannot be resolved.
+    expect((await app.call('definition.save', { path: elsewhere, yaml, secrets: {} })).ok).toBe(false);
+    const saved = await app.call('definition.save', {
+      path: elsewhere,
+      yaml,
+      secrets: { wifi_hall: 'a new passphrase' },
+      keepSecretsFrom: path.join(folder, 'users.secrets.yml'),
+    });
+    expect(saved).toMatchObject({ ok: true, value: { secretsPath: path.join(temp.dir, 'copied.secrets.yml') } });
+    const kept = parse(readFileSync(path.join(temp.dir, 'copied.secrets.yml'), 'utf8')) as Record<string, string>;
+    expect(kept).toMatchObject({ wifi_hall: 'a new passphrase', admin_password: 's3cret pass' });
+    expect(statSync(path.join(temp.dir, 'copied.secrets.yml')).mode & 0o777).toBe(0o600);
+    expect(runCli(['validate', elsewhere, '--secrets', path.join(temp.dir, 'copied.secrets.yml')]).status).toBe(0);
+
+    // A secrets file of a definition never opened in the app is not carried anywhere.
+    const stranger = path.join(temp.dir, 'stranger.secrets.yml');
+    copyFileSync(path.resolve('test/fixtures/definitions/secrets.yml'), stranger);
+    expect(
+      await app.call('definition.save', { path: elsewhere, yaml, secrets: {}, keepSecretsFrom: stranger }),
+    ).toMatchObject({ ok: false, error: { code: 'usage', location: 'keepSecretsFrom' } });
   });
 });
