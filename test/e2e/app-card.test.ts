@@ -20,7 +20,7 @@ import { createSyntheticRpiMedia } from '../helpers/synthetic-media.js';
 import { makeSigningKeys, mirrorFiles } from '../helpers/synthetic-mirror.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { throttleUnavailable } from '../helpers/throttle.js';
-import { flipByte, mcopyTo } from '../helpers/verify-cards.js';
+import { BOOTED_KIOSK_REPORT, flipByte, mcopyTo } from '../helpers/verify-cards.js';
 import { focused, shot } from './screens.js';
 
 /**
@@ -37,26 +37,6 @@ let harness: Harness;
 let target: string;
 let cacheDir: string;
 const loops = new LoopDevices();
-
-/** What a machine writes to its card at first boot (main/services/overlay/first-boot-report.ts). */
-const firstBootReport = {
-  format: 'apkovl-first-boot-report',
-  version: 1,
-  generator: { name: 'apkovl-studio', version: '0.1.0' },
-  hostname: 'kiosk-hall',
-  reported_at: '2026-11-28T10:02:41Z',
-  booted_at: '2026-11-28T10:02:00Z',
-  uptime_seconds: 41,
-  board_model: 'Raspberry Pi 4 Model B Rev 1.4',
-  interfaces: [{ name: 'eth0', state: 'up', ipv4: ['192.168.1.23/24'], ipv6: [] }],
-  packages: [
-    { name: 'alpine-base', installed: true },
-    { name: 'chromium', installed: false },
-    { name: 'cage', installed: false },
-  ],
-  services: [{ name: 'networking', runlevel: 'boot', state: 'started' }],
-  clock: { source: 'chrony', synchronized: true },
-};
 
 /**
  * Move this process into a blkio group that writes `target` as slowly as a card, and restart the
@@ -82,6 +62,21 @@ async function throttleWorkers(
     await harness.restartWorkers();
     rmdirSync(group);
   };
+}
+
+/**
+ * From any screen back to Target for the kiosk definition made earlier (still open), with the
+ * cached media from the mirror, and loop devices shown.
+ */
+async function againToTarget(page: Harness['page']): Promise<void> {
+  await page.locator('.app-header').getByRole('button', { name: 'Home' }).click();
+  await page.getByRole('button', { name: /Create a card/ }).click();
+  await expect.poll(() => page.inputValue('#hostname')).toBe('kiosk-hall');
+  await page.getByRole('button', { name: 'Next: Alpine' }).click();
+  await page.fill('#mirror', `${mirror.url}/alpine`);
+  await expect.poll(() => page.textContent('.media-status')).toMatch(/In the cache/);
+  await page.getByRole('button', { name: 'Next: Target' }).click();
+  await page.getByLabel(/Show loop devices/).check();
 }
 
 /** Every file under `directory` whose name ends in .partial. */
@@ -261,7 +256,7 @@ describeWithLoopDevices('the app writes and verifies a card on a loop device', (
     const booted = path.join(temp.dir, 'booted.img');
     copyDevice(target, booted, 600 * MiB);
     const json = path.join(temp.dir, 'apkovl-report.json');
-    writeFileSync(json, JSON.stringify(firstBootReport));
+    writeFileSync(json, JSON.stringify(BOOTED_KIOSK_REPORT));
     mcopyTo(booted, json, 'apkovl-report.json', Math.floor(Date.now() / 1000) + 3600);
     harness.dialogAnswers.push(booted);
     await page.getByRole('button', { name: 'Choose image…' }).click();
@@ -277,14 +272,7 @@ describeWithLoopDevices('the app writes and verifies a card on a loop device', (
 
   it('follows drives plugged in and out, and asks for the name of a drive over 128 GB', async () => {
     const { page } = harness;
-    await page.locator('.app-header').getByRole('button', { name: 'Home' }).click();
-    await page.getByRole('button', { name: /Create a card/ }).click();
-    await expect.poll(() => page.inputValue('#hostname')).toBe('kiosk-hall');
-    await page.getByRole('button', { name: 'Next: Alpine' }).click();
-    await page.fill('#mirror', `${mirror.url}/alpine`);
-    await expect.poll(() => page.textContent('.media-status')).toMatch(/In the cache/);
-    await page.getByRole('button', { name: 'Next: Target' }).click();
-    await page.getByLabel(/Show loop devices/).check();
+    await againToTarget(page);
     await page.locator(`#drive-${target.replace(/\//g, '-')}`).waitFor();
 
     // A 200 GB "stick" plugged in while the list is shown (a sparse file: nothing is written to it).
@@ -359,15 +347,7 @@ describeWithLoopDevices('the app writes and verifies a card on a loop device', (
     'cancels mid-write: the card does not look valid afterwards and no .partial file is left',
     async () => {
       const { page } = harness;
-      await page.getByRole('button', { name: 'Home' }).click();
-      await page.getByRole('button', { name: /Create a card/ }).click();
-      // The definition made before is still open: straight on.
-      await expect.poll(() => page.inputValue('#hostname')).toBe('kiosk-hall');
-      await page.getByRole('button', { name: 'Next: Alpine' }).click();
-      await page.fill('#mirror', `${mirror.url}/alpine`);
-      await expect.poll(() => page.textContent('.media-status')).toMatch(/In the cache/);
-      await page.getByRole('button', { name: 'Next: Target' }).click();
-      await page.getByLabel(/Show loop devices/).check();
+      await againToTarget(page);
       await page.locator(`#drive-${target.replace(/\//g, '-')}`).check();
       await page.getByRole('button', { name: 'Next: Confirm' }).click();
       await page.getByRole('heading', { name: 'Erase this drive?' }).waitFor();

@@ -10,6 +10,26 @@ import { createSyntheticRpiMedia, type SyntheticMedia } from './synthetic-media.
 /** Cards for the tests of `apkovl verify`: built with the real builder, then changed on purpose. */
 
 export const DEFINITIONS = path.resolve('test/fixtures/definitions');
+
+/** What a kiosk that booted writes to its card (main/services/overlay/first-boot-report.ts). */
+export const BOOTED_KIOSK_REPORT = {
+  format: 'apkovl-first-boot-report',
+  version: 1,
+  generator: { name: 'apkovl-studio', version: '0.1.0' },
+  hostname: 'kiosk-hall',
+  reported_at: '2026-11-28T10:02:41Z',
+  booted_at: '2026-11-28T10:02:00Z',
+  uptime_seconds: 41,
+  board_model: 'Raspberry Pi 4 Model B Rev 1.4',
+  interfaces: [{ name: 'eth0', state: 'up', ipv4: ['192.168.1.23/24'], ipv6: [] }],
+  packages: [
+    { name: 'alpine-base', installed: true },
+    { name: 'chromium', installed: false },
+    { name: 'cage', installed: false },
+  ],
+  services: [{ name: 'networking', runlevel: 'boot', state: 'started' }],
+  clock: { source: 'chrony', synchronized: true },
+};
 export const KIOSK = path.join(DEFINITIONS, 'kiosk.yml');
 export const SECRETS = path.join(DEFINITIONS, 'secrets.yml');
 /** Small media: a card builds and verifies in about a second. */
