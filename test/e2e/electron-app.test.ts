@@ -38,6 +38,8 @@ describe.skipIf(binary === null)(
       try {
         const window = await app.firstWindow();
         expect(await window.title()).toBe('Apkovl Studio');
+        // Served from the app's own scheme, not file:// (where the CSP's 'self' is any local file).
+        expect(window.url()).toMatch(/^app:\/\/studio\//);
         await expect.poll(() => window.textContent('.app-header')).toMatch(/version \d+\.\d+\.\d+/);
         // The page gets a transport and nothing of Node.
         expect(await window.evaluate(() => typeof (globalThis as Record<string, unknown>).require)).toBe('undefined');
