@@ -284,7 +284,7 @@ export async function verifyApkSignature(
     verifier.update(await range.read(position, Math.min(PIECE, signed.end - position)));
   }
   const key = keyring.keys.get(chosen.keyName) as KeyObject;
-  let good = false;
+  let good: boolean;
   try {
     good = verifier.verify(key, chosen.signature);
   } catch {
