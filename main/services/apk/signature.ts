@@ -155,6 +155,12 @@ async function memberEnd(range: ByteRange, start: number, member: number, source
       hint: context.again,
     });
   }
+  if (found.kind === 'truncated') {
+    throw new ApkSignatureError('corrupt', `${what} ends early: the file is truncated (${range.size} bytes)`, {
+      location: `${source}, gzip member ${member} from byte ${found.memberStart} to the end at byte ${range.size}`,
+      hint: context.again,
+    });
+  }
   const error = gzipProblemError(found, context);
   throw new ApkSignatureError('corrupt', `${what}: ${error.message}`, {
     location: error.location ?? source,
