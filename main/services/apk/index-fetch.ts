@@ -291,7 +291,7 @@ async function fromMirror(context: Context, repository: string): Promise<ApkInde
       url: result.url,
       signedBy: opened.keyName,
     });
-    const mirror = context.mirrors[urls.indexOf(result.url)] ?? context.mirrors[0];
+    const mirror = context.mirrors[Math.max(0, urls.indexOf(result.url))] ?? DEFAULT_MIRROR;
     await savePointer(pointerPath(cache, mirror, options.branch, repository, options.arch), {
       sha256: result.sha256,
       url: result.url,
