@@ -290,3 +290,40 @@ export function gzipProblemError(problem: GzipProblem, context: GzipErrorContext
     ...cause,
   });
 }
+
+/** One gzip member read whole: where its header, deflate data and trailer are. */
+export type GzipMemberEnd =
+  | { kind: 'member'; start: number; end: number; inflatedLength: number }
+  | Exclude<GzipProblem, TrailingData>
+  | { kind: 'not-gzip'; start: number };
+
+/**
+ * Find exactly where the gzip member that starts at `start` ends (just past its 8-byte
+ * trailer), checking its CRC and length; or say why it cannot be read. The member is inflated
+ * (and discarded) a few KiB at a time.
+ */
+export async function gzipMemberEnd(range: ByteRange, start: number, member = 1): Promise<GzipMemberEnd> {
+  const head = await range.read(start, HEADER_WINDOW);
+  const length = headerLength(head);
+  if (length === null) return { kind: 'not-gzip', start };
+  if (length === 'short') {
+    if (head.length < HEADER_WINDOW) return { kind: 'truncated', member, memberStart: start };
+    return { kind: 'damaged', member, memberStart: start, near: start, message: 'the gzip header is too long' };
+  }
+  const inflated = await inflateMember(range, start + length);
+  if (inflated.kind === 'short') return { kind: 'truncated', member, memberStart: start };
+  if (inflated.kind === 'error')
+    return { kind: 'damaged', member, memberStart: start, near: inflated.near, message: inflated.message };
+  const trailer = Buffer.from(await range.read(inflated.end, 8));
+  if (trailer.length < 8) return { kind: 'truncated', member, memberStart: start };
+  if (trailer.readUInt32LE(0) !== inflated.crc >>> 0 || trailer.readUInt32LE(4) !== inflated.length % 2 ** 32) {
+    return {
+      kind: 'damaged',
+      member,
+      memberStart: start,
+      near: null,
+      message: 'the checksum of the inflated data does not match: it is damaged somewhere',
+    };
+  }
+  return { kind: 'member', start, end: inflated.end + 8, inflatedLength: inflated.length };
+}

@@ -8,8 +8,10 @@ export function formatFingerprint(fingerprint: string): string {
     .trim();
 }
 
-/** "Alpine's release key (0482 D840 ...)" or "key 1234 5678 ...", for messages and listings. */
+/** "Alpine's release key (0482 D840 ...)", "key 1234 5678 ..." or "apk key NAME.rsa.pub", for messages and listings. */
 export function describeSigner(fingerprint: string): string {
+  // Package indexes in the cache are signed by apk RSA keys, recorded by key file name.
+  if (!/^[0-9a-f]+$/i.test(fingerprint)) return `apk key ${fingerprint}`;
   return fingerprint.toLowerCase() === ALPINE_RELEASE_KEY_FINGERPRINT
     ? `Alpine's release key (${formatFingerprint(fingerprint)})`
     : `key ${formatFingerprint(fingerprint)}`;
