@@ -22,8 +22,13 @@ export interface Candidate {
 
 export interface Catalog {
   byName: Map<string, Candidate[]>;
-  /** Entries with `i:` rules, best version first within a name. */
+  /** Entries with `i:` rules, by name, best version first within a name. */
   installIf: CatalogEntry[];
+  /**
+   * Positions in `installIf` by the names of their positive conditions: what to look at when a
+   * package answering to that name arrives (`''`: entries with only negative conditions).
+   */
+  installIfByName: Map<string, number[]>;
   repositories: string[];
 }
 
@@ -40,9 +45,11 @@ export function buildCatalog(indexes: ApkIndex[], arch?: string): Catalog {
     for (const pkg of index.packages) {
       if (arch !== undefined && pkg.arch !== undefined && pkg.arch !== arch && pkg.arch !== 'noarch') continue;
       // The same name and version in a later index is the same package as far as we can choose.
-      const key = `${pkg.name}\u0000${pkg.version}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
+      if (indexes.length > 1) {
+        const key = `${pkg.name}\u0000${pkg.version}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
       const entry: CatalogEntry = { pkg, repository: index.source, priority };
       add(pkg.name, { entry });
       for (const provide of pkg.provides) if (provide.name !== pkg.name) add(provide.name, { entry, provide });
@@ -55,7 +62,17 @@ export function buildCatalog(indexes: ApkIndex[], arch?: string): Catalog {
       compareVersions(b.pkg.version, a.pkg.version) ||
       a.priority - b.priority,
   );
-  return { byName, installIf, repositories: indexes.map((index) => index.source) };
+  const installIfByName = new Map<string, number[]>();
+  installIf.forEach((entry, position) => {
+    const positive = entry.pkg.installIf.filter((condition) => !condition.conflict);
+    // Only negative conditions (unusual): look at it whenever anything arrives.
+    for (const condition of positive.length > 0 ? positive : [{ name: '' }]) {
+      const list = installIfByName.get(condition.name);
+      if (list === undefined) installIfByName.set(condition.name, [position]);
+      else list.push(position);
+    }
+  });
+  return { byName, installIf, installIfByName, repositories: indexes.map((index) => index.source) };
 }
 
 /** Does `pkg` (as itself or through a provide) satisfy the positive form of `dep`? */

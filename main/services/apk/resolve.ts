@@ -120,6 +120,8 @@ class Attempt {
   readonly wanted = new Map<string, Requirement[]>();
   readonly conflicts = new Map<string, Requirement[]>();
   readonly queue: Requirement[] = [];
+  /** install_if entries with a condition that a package chosen since the last pass answers to. */
+  private pendingInstallIf = new Set<number>();
   private next = 0;
 
   constructor(
@@ -219,6 +221,8 @@ class Attempt {
       if (owner !== undefined) this.clash(owner, selection, name);
     }
     this.selected.set(pkg.name, selection);
+    for (const name of ['', ...namesOf(pkg)])
+      for (const position of this.catalog.installIfByName.get(name) ?? []) this.pendingInstallIf.add(position);
     for (const name of new Set([pkg.name, ...pkg.provides.map((provide) => provide.name)]))
       this.providers.set(name, [...(this.providers.get(name) ?? []), selection]);
     for (const dep of pkg.depends) this.queue.push({ dep, by: selection });
@@ -227,16 +231,15 @@ class Attempt {
   /** One pass over install_if packages; true when it added any. */
   private addInstallIf(): boolean {
     let added = false;
-    for (const entry of this.catalog.installIf) {
+    const pending = [...this.pendingInstallIf].sort((a, b) => a - b);
+    this.pendingInstallIf = new Set();
+    for (const position of pending) {
+      const entry = this.catalog.installIf[position] as CatalogEntry;
       const pkg = entry.pkg;
-      if (this.selected.has(pkg.name) || !this.allowed(entry)) continue;
-      const holds = pkg.installIf.every((condition) => {
-        const present = (this.providers.get(condition.name) ?? []).some((selection) =>
-          packageSatisfies(selection.entry.pkg, { ...condition, conflict: false }),
-        );
-        return condition.conflict ? !present : present;
-      });
-      if (!holds) continue;
+      if (this.selected.has(pkg.name)) continue;
+      // packageSatisfies looks at a condition's name and version only, not at its `!`.
+      const holds = pkg.installIf.every((condition) => this.satisfiedElsewhere(condition) !== condition.conflict);
+      if (!holds || !this.allowed(entry)) continue;
       const first = pkg.installIf.find((condition) => !condition.conflict);
       const parent = (first && this.providers.get(first.name)?.[0]) ?? { label: 'install_if' };
       this.select(entry, parent, `install_if ${pkg.installIf.map((dep) => dep.text).join(' ')}`, 'install-if');

@@ -2,8 +2,15 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../../shared/errors.js';
-import { type ApkIndex, parseApkIndex } from '../../../main/services/apk/index-parse.js';
+import { packageSatisfies } from '../../../main/services/apk/catalog.js';
+import {
+  type ApkDependency,
+  type ApkIndex,
+  parseApkIndex,
+  parseDependency,
+} from '../../../main/services/apk/index-parse.js';
 import { type ResolveRequest, resolvePackages } from '../../../main/services/apk/resolve.js';
+import { syntheticApkIndex } from '../../helpers/synthetic-apk-index.js';
 
 interface Spec {
   D?: string;
@@ -300,5 +307,37 @@ describe('resolvePackages', () => {
       }),
       { numRuns: 50 },
     );
+  });
+});
+
+describe('resolvePackages on a synthetic community-shaped index', () => {
+  it('returns a consistent, closed set for a kiosk world', () => {
+    const synthetic = syntheticApkIndex({ origins: 2000, seed: 3 });
+    const parsed = parseApkIndex(synthetic.text, { source: 'community' });
+    const result = resolvePackages({ indexes: [parsed], world: synthetic.kioskWorld });
+    const chosen = result.packages.map((resolved) => {
+      const pkg = parsed.packages.find(
+        (candidate) => candidate.name === resolved.name && candidate.version === resolved.version,
+      );
+      if (pkg === undefined) throw new Error(`${resolved.name} is not in the index`);
+      return pkg;
+    });
+    expect(chosen.length).toBeGreaterThan(50);
+    const satisfied = (dep: ApkDependency): boolean => chosen.some((pkg) => packageSatisfies(pkg, dep));
+    for (const pkg of chosen)
+      for (const dep of pkg.depends) expect(satisfied(dep), `${pkg.name} needs ${dep.text}`).toBe(!dep.conflict);
+    for (const name of [...synthetic.kioskWorld, 'alpine-base'])
+      expect(satisfied(parseDependency(name)), name).toBe(true);
+    // Closed under install_if: every package whose conditions all hold is there.
+    for (const pkg of parsed.packages) {
+      if (pkg.installIf.length === 0) continue;
+      const holds = pkg.installIf.every((condition) => satisfied(condition) !== condition.conflict);
+      if (holds)
+        expect(
+          chosen.some((other) => other.name === pkg.name),
+          pkg.name,
+        ).toBe(true);
+    }
+    expect(result.packages.map((pkg) => pkg.name)).toEqual([...result.packages.map((pkg) => pkg.name)].sort());
   });
 });
