@@ -280,6 +280,23 @@ class Attempt {
     if (!known.some((hint) => hint.text === dep.text && hint.conflict === dep.conflict)) throw new Retry(dep, error);
   }
 
+  /** Throws a conflict naming both sides when `entry` is kept out by a choice or a `!`. */
+  private explainBlocked(entry: CatalogEntry, requirement: Requirement): void {
+    const pkg = entry.pkg;
+    const both = (other: string): never => {
+      throw new AppError(
+        'invalid-input',
+        `package conflict: ${requirement.dep.text} (required by ${showChain(requirement.by)}) and ${other} cannot both hold`,
+        { location: 'world', hint: 'remove one of the two from the world, or pin a version both accept' },
+      );
+    };
+    const other = this.selected.get(pkg.name);
+    if (other !== undefined && other.entry !== entry) both(`${label(other)} (pulled in by ${showChain(other.parent)})`);
+    for (const name of namesOf(pkg))
+      for (const conflict of this.conflicts.get(name) ?? [])
+        if (packageSatisfies(pkg, conflict.dep)) both(`${conflict.dep.text} (required by ${showChain(conflict.by)})`);
+  }
+
   private unsatisfiable(requirement: Requirement): never {
     const { dep, by } = requirement;
     const all = this.catalog.byName.get(dep.name) ?? [];
@@ -303,6 +320,7 @@ class Attempt {
     const fitting = all.filter((candidate) => packageSatisfies(candidate.entry.pkg, dep));
     if (this.hints.size > 0 && fitting.some((candidate) => !this.fitsHints(candidate.entry.pkg)))
       throw new HintBlocked('invalid-input', `${dep.text} is blocked by an earlier conflict`);
+    for (const candidate of fitting) this.explainBlocked(candidate.entry, requirement);
     const reason =
       fitting.length === 0
         ? `only ${versions} exist`

@@ -263,6 +263,24 @@ describe('resolvePackages', () => {
     expect(clash.message).toContain('lib>=2 (required by world → y-1.0-r0)');
   });
 
+  it('honours conflicts and identity checksums written in the world', () => {
+    const main = index('main', [...base, ['editor-1.0-r0', { D: 'spell' }], ['spell-1.0-r0'], ['spell-2.0-r0']]);
+    const pinned = `spell><Q1${createHash('sha1').update('spell-1.0-r0').digest('base64')}`;
+    expect(names({ indexes: [main], world: ['editor', pinned] })).toContain('spell-1.0-r0');
+    expect(names({ indexes: [main], world: ['editor', '!spell>=2'] })).toContain('spell-1.0-r0');
+    const error = failure({ indexes: [main], world: ['editor', '!spell'] });
+    expect(error.message).toBe(
+      'package conflict: spell (required by world → editor-1.0-r0) and !spell (required by world) cannot both hold',
+    );
+  });
+
+  it('takes the highest version across indexes, the earlier index only breaking ties', () => {
+    const main = index('main', [...base, ['tool-1.0-r0']]);
+    const community = index('community', [['tool-1.1-r0']]);
+    const tool = resolve({ indexes: [main, community], world: ['tool'] }).packages.find((pkg) => pkg.name === 'tool');
+    expect(tool).toMatchObject({ version: '1.1-r0', repository: 'community' });
+  });
+
   it('refuses two packages owning one versioned provide', () => {
     const main = index('main', [
       ...base,
