@@ -18,6 +18,7 @@ import { createOverlay, createSyntheticRpiMedia } from '../helpers/synthetic-med
 import { makeTempDir } from '../helpers/temp.js';
 import { printGoals, printTable } from './report.js';
 import { flashBenchmark } from './flash.js';
+import { apkResolveBenchmark } from './apk-resolve.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.resolve(here, '../../cli/apkovl.mjs');
@@ -179,4 +180,5 @@ function main(): void {
 }
 
 main();
+if (process.env.BENCH_APK !== '0' && !apkResolveBenchmark() && process.env.BENCH_STRICT === '1') process.exitCode = 1;
 if (process.env.BENCH_FLASH !== '0') flashBenchmark();
