@@ -103,6 +103,8 @@ export const verifyRequestSchema = z.strictObject({
   /** Compare every boot file with these media (else the cached release, when there is one). */
   bootMedia: z.string().min(1).optional(),
   cacheDir: z.string().min(1).optional(),
+  /** More trusted apk signing keys (PEM public key files) for the card's cached indexes (--apk-key). */
+  apkKeys: z.array(z.string().min(1)).optional(),
 });
 export type VerifyRequest = z.infer<typeof verifyRequestSchema>;
 

@@ -29,6 +29,7 @@ export const verifyCheckIds = [
   'apkovl',
   'boot-media',
   'definition',
+  'apk-cache',
   'first-boot',
 ] as const;
 export type VerifyCheckId = (typeof verifyCheckIds)[number];

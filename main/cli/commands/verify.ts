@@ -13,6 +13,7 @@ interface VerifyFlags {
   secrets?: string;
   bootMedia?: string;
   cacheDir?: string;
+  apkKey?: string[];
   json?: boolean;
 }
 
@@ -56,13 +57,18 @@ export function verifyCommand(context: CommandContext): Command {
         'the partition table, the FAT32 file system, every file against the manifest the card was written with, the ' +
         'Alpine release, exactly one apkovl (checked with the lint rules; a later lbu commit is a change, not damage), ' +
         'every boot file against the boot media (given, or the cached release), the definition the apkovl should come ' +
-        "from, and the machine's first-boot report. Nothing is written.",
+        "from, the package cache of an offline machine (every package the world needs, against the signed indexes), and the machine's first-boot report. Nothing is written.",
     )
     .argument('<card>', 'a device (/dev/sdb, /dev/mmcblk0) or a card image file')
     .option('--machine <definition>', 'check that the apkovl is exactly what this machine definition produces')
     .option('--secrets <file>', "the definition's secrets file (with --machine)")
     .option('--boot-media <file>', 'compare every boot file with these Alpine boot media (default: the cached release)')
     .option('--cache-dir <dir>', 'download cache to find the boot media in (default: the user cache folder)')
+    .option(
+      '--apk-key <file>',
+      "trust this apk signing key (a PEM public key file, NAME.rsa.pub) for the card's cached package indexes; repeatable",
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .option('--json', "machine-readable output: progress events, then the report in the contract's envelope")
     .addHelpText(
       'after',
@@ -104,6 +110,7 @@ async function requestFromFlags(card: string, flags: VerifyFlags): Promise<Verif
       : {}),
     ...(flags.bootMedia !== undefined ? { bootMedia: flags.bootMedia } : {}),
     ...(flags.cacheDir !== undefined ? { cacheDir: flags.cacheDir } : {}),
+    ...(flags.apkKey !== undefined ? { apkKeys: flags.apkKey } : {}),
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -12,6 +12,7 @@ import {
 import { displayText } from '../../../shared/rules/display.js';
 import { hashFileInWorker } from '../files/hash-file.js';
 import type { ReleaseCache } from '../releases/cache.js';
+import { APK_CACHE_TITLE, checkApkCache } from './apk-cache-check.js';
 import { checkApkovl } from './apkovl-check.js';
 import { checkBootFiles } from './boot-files-check.js';
 import type { CardReader } from './card-reader.js';
@@ -49,6 +50,7 @@ const TITLES: Record<VerifyCheckId, string> = {
   apkovl: 'The apkovl',
   'boot-media': 'Boot files against the boot media',
   definition: 'The apkovl against the definition',
+  'apk-cache': APK_CACHE_TITLE,
   'first-boot': 'First-boot report',
 };
 
@@ -97,7 +99,7 @@ export async function verifyCard(request: VerifyRequest, options: VerifyOptions)
       facts.volume = filesystem.volume;
       facts.freeBytes = filesystem.freeBytes;
       if (filesystem.reader !== null) {
-        await examineFiles(filesystem.reader, { checks, report, machine, given, givenHash, options });
+        await examineFiles(filesystem.reader, { checks, report, machine, given, givenHash, options, request });
       }
     }
   } finally {
@@ -123,6 +125,7 @@ interface Examination {
   given: LocatedMedia | null;
   givenHash: Promise<string> | null;
   options: VerifyOptions;
+  request: VerifyRequest;
 }
 
 /**
@@ -131,7 +134,7 @@ interface Examination {
  * apkovl, the definition and the first-boot report.
  */
 async function examineFiles(card: CardReader, examination: Examination): Promise<void> {
-  const { checks, report, machine, given, givenHash, options } = examination;
+  const { checks, report, machine, given, givenHash, options, request } = examination;
   const facts = report.card;
   const manifestRead = await readManifest(card);
   const manifest = manifestRead.state === 'read' ? manifestRead.manifest : null;
@@ -164,6 +167,10 @@ async function examineFiles(card: CardReader, examination: Examination): Promise
     checks.set('definition', compared.check);
     report.definition = compared.comparison;
   }
+  checks.set(
+    'apk-cache',
+    await checkApkCache({ card, members: apkovl.members, arch: facts.arch, apkKeys: request.apkKeys ?? [] }),
+  );
   const firstBoot = await checkFirstBoot(card);
   checks.set('first-boot', firstBoot.check);
   report.firstBoot = firstBoot.firstBoot;
