@@ -90,7 +90,8 @@ beforeAll(async () => {
       const name = cachePackageName(apk.package.name, apk.package.version, checksumBytes(apk));
       cacheNames.set(apk.package.name, name);
       // busybox and musl come with the boot media, the rest from the cache.
-      if (apk.package.name === 'busybox' || apk.package.name === 'musl') extraFiles[`apks/aarch64/${apk.fileName}`] = apk.data;
+      if (apk.package.name === 'busybox' || apk.package.name === 'musl')
+        extraFiles[`apks/aarch64/${apk.fileName}`] = apk.data;
       else extraFiles[`cache/${name}`] = apk.data;
     }
   }

@@ -59,6 +59,7 @@ describe.skipIf(missing(haveCommand('mcopy', ['-V']), 'mcopy (Debian package mto
       apkovl: 'ok',
       'boot-media': 'skipped',
       definition: 'skipped',
+      'apk-cache': 'skipped',
       'first-boot': 'skipped',
     });
     expect(report.card).toMatchObject({

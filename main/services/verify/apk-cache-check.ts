@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { AppError, CancelledError } from '../../../shared/errors.js';
+import type { CardManifest } from '../../../shared/model/card-manifest.js';
 import type { ByteRange, VerifyCheck, VerifyProblem } from '../../../shared/model/verify-report.js';
 import type { ApkovlMember } from '../../../shared/rules/apkovl-lint.js';
 import { displayText } from '../../../shared/rules/display.js';
@@ -40,6 +41,8 @@ export interface ApkCacheInput {
   arch: string | null;
   /** --apk-key files. */
   apkKeys: readonly string[];
+  /** The card's manifest: whether the card was written with a package cache. */
+  manifest: CardManifest | null;
 }
 
 const normal = (name: string) => name.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
@@ -82,7 +85,12 @@ function rangesIn(card: CardReader, file: CardFile, location: string | undefined
   return start < end ? card.rangesOf(file, start, end) : card.ranges(file);
 }
 
-async function keyringFor(arch: string, apkKeys: readonly string[], members: ApkovlMember[], problems: VerifyProblem[]) {
+async function keyringFor(
+  arch: string,
+  apkKeys: readonly string[],
+  members: ApkovlMember[],
+  problems: VerifyProblem[],
+) {
   const base = await apkKeyring(arch, apkKeys);
   const keys = new Map<string, KeyObject>(base.keys);
   const extra = [...base.extra];
@@ -142,17 +150,13 @@ async function openCachedIndex(
     if (error instanceof CancelledError || !(error instanceof AppError)) throw error;
     const unknownKey = error instanceof ApkSignatureError && error.problem === 'unknown-key';
     problems.push(
-      problem(
-        unknownKey ? 'fault' : 'damage',
-        `${shown} (the index of ${displayText(line)}): ${error.message}`,
-        {
-          paths: [file.path],
-          ranges: rangesIn(card, file, error.location),
-          hint: unknownKey
-            ? `if the repository is yours, trust its key: apkovl verify --apk-key FILE, and put the key in the apkovl's etc/apk/keys/ so that apk trusts it too (${error.hint ?? ''})`
-            : REWRITE_HINT,
-        },
-      ),
+      problem(unknownKey ? 'fault' : 'damage', `${shown} (the index of ${displayText(line)}): ${error.message}`, {
+        paths: [file.path],
+        ranges: rangesIn(card, file, error.location),
+        hint: unknownKey
+          ? `if the repository is yours, trust its key: apkovl verify --apk-key FILE, and put the key in the apkovl's etc/apk/keys/ so that apk trusts it too (${error.hint ?? ''})`
+          : REWRITE_HINT,
+      }),
     );
     return null;
   }
@@ -180,11 +184,15 @@ async function checkPackage(
   const bad = (message: string, ranges: ByteRange[]) => ({
     where: 'bad' as const,
     path: file.path,
-    problem: problem('damage', `${displayText(file.path)}: ${message}; apk would refuse it and the machine would boot without ${displayText(pkg.name)}`, {
-      paths: [file.path],
-      ranges,
-      hint: REWRITE_HINT,
-    }),
+    problem: problem(
+      'damage',
+      `${displayText(file.path)}: ${message}; apk would refuse it and the machine would boot without ${displayText(pkg.name)}`,
+      {
+        paths: [file.path],
+        ranges,
+        hint: REWRITE_HINT,
+      },
+    ),
   });
   if (file.unreadable !== null) return bad(file.unreadable, card.ranges(file));
   if (file.size !== pkg.size) {
@@ -205,7 +213,8 @@ function skip(summary: string): VerifyCheck {
   return makeCheck('apk-cache', APK_CACHE_TITLE, { summary, skipped: true });
 }
 
-const isCacheContent = (path: string) => /\.apk$|^APKINDEX\.[0-9a-f]{8}\.tar\.gz$/i.test(path.slice(path.lastIndexOf('/') + 1));
+const isCacheContent = (path: string) =>
+  /\.apk$|^APKINDEX\.[0-9a-f]{8}\.tar\.gz$/i.test(path.slice(path.lastIndexOf('/') + 1));
 
 /**
  * The card's package cache against its indexes. Skipped, with the reason, for a machine that is
@@ -225,9 +234,18 @@ export async function checkApkCache(input: ApkCacheInput): Promise<VerifyCheck> 
       foldPath(file.path).startsWith(prefix),
   );
   const cached = inFolder.filter((file) => isCacheContent(file.path));
-  if (target === null && cached.length === 0) {
+  // Written with a package cache (offline): the manifest lists files in the folder; without a
+  // manifest, the folder holds cached indexes. A link alone is persistence.apk_cache: the machine
+  // fills the cache itself once it has network, and nothing on the card says what it should hold.
+  const written =
+    input.manifest === null
+      ? cached.some((file) => /^APKINDEX\./i.test(file.path.slice(file.path.lastIndexOf('/') + 1)))
+      : input.manifest.files.some((file) => foldPath(file.path).startsWith(prefix));
+  if (!written) {
     return skip(
-      'the machine is not offline: the apkovl does not link etc/apk/cache to the boot partition, and the card has no cache/ folder of packages',
+      target === null
+        ? 'the machine is not offline: the apkovl does not link etc/apk/cache to the boot partition, and the card was written without a package cache'
+        : `the machine is not offline: the card was written without a package cache (etc/apk/cache -> ${displayText(target)} is filled by the machine itself once it has network)`,
     );
   }
   if (members === null) return skip('the apkovl cannot be read: its world and repositories are unknown');
@@ -259,9 +277,13 @@ export async function checkApkCache(input: ApkCacheInput): Promise<VerifyCheck> 
   const lines = repositoriesText === null ? [] : remoteRepositories(repositoriesText);
   if (lines.length === 0) {
     problems.push(
-      problem('fault', 'the apkovl lists no network repository in etc/apk/repositories: nothing says which indexes the cache must hold', {
-        hint: OFFLINE_HINT,
-      }),
+      problem(
+        'fault',
+        'the apkovl lists no network repository in etc/apk/repositories: nothing says which indexes the cache must hold',
+        {
+          hint: OFFLINE_HINT,
+        },
+      ),
     );
     return makeCheck('apk-cache', APK_CACHE_TITLE, { summary: 'no repositories', details, problems });
   }
@@ -281,7 +303,9 @@ export async function checkApkCache(input: ApkCacheInput): Promise<VerifyCheck> 
     });
   }
   for (const each of opened) {
-    details.push(`${displayText(each.file.path)}: ${displayText(each.line)}, ${count(each.index.packages.length, 'package')}`);
+    details.push(
+      `${displayText(each.file.path)}: ${displayText(each.line)}, ${count(each.index.packages.length, 'package')}`,
+    );
   }
 
   const world = worldOf(memberText(members, 'etc/apk/world'));
@@ -319,11 +343,15 @@ export async function checkApkCache(input: ApkCacheInput): Promise<VerifyCheck> 
   const rest = damaged.slice(MAX_ITEMIZED);
   if (rest.length > 0) {
     problems.push(
-      problem('damage', `${count(rest.length, 'more cached package')} fail their checksum: ${showList(rest.flatMap((each) => each.paths).map(displayText))}`, {
-        paths: rest.flatMap((each) => each.paths),
-        ranges: rest.flatMap((each) => each.ranges),
-        hint: REWRITE_HINT,
-      }),
+      problem(
+        'damage',
+        `${count(rest.length, 'more cached package')} fail their checksum: ${showList(rest.flatMap((each) => each.paths).map(displayText))}`,
+        {
+          paths: rest.flatMap((each) => each.paths),
+          ranges: rest.flatMap((each) => each.ranges),
+          hint: REWRITE_HINT,
+        },
+      ),
     );
   }
   if (missing.length > 0) {

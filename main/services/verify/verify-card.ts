@@ -169,7 +169,7 @@ async function examineFiles(card: CardReader, examination: Examination): Promise
   }
   checks.set(
     'apk-cache',
-    await checkApkCache({ card, members: apkovl.members, arch: facts.arch, apkKeys: request.apkKeys ?? [] }),
+    await checkApkCache({ card, members: apkovl.members, arch: facts.arch, apkKeys: request.apkKeys ?? [], manifest }),
   );
   const firstBoot = await checkFirstBoot(card);
   checks.set('first-boot', firstBoot.check);
