@@ -4,6 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cacheIndexName, cachePackageName } from '../../main/services/apk/cache-names.js';
 import { buildImage } from '../../main/services/image/build-image.js';
+import { formatBytes } from '../../shared/model/size.js';
+import { runCli } from '../helpers/cli.js';
 import { haveCommand, missing } from '../helpers/requirements.js';
 import { makeApkKey, syntheticApkRepo, type BuiltApk, type SyntheticApkKey } from '../helpers/synthetic-apk-repo.js';
 import { createSyntheticRpiMedia } from '../helpers/synthetic-media.js';
@@ -119,9 +121,12 @@ describe.skipIf(missing(haveCommand('mcopy', ['-V']), 'mcopy (Debian package mto
       const result = verify([card]);
       const cache = check(result.report, 'apk-cache');
       expect(cache.status, JSON.stringify(cache, null, 2)).toBe('ok');
+      const cached = ['alpine-base', 'libfoo', 'kiosk-app', 'cage'].reduce(
+        (sum, name) => sum + (apks.get(name)?.data.length ?? 0),
+        0,
+      );
       expect(cache.summary).toBe(
-        '6 packages the world needs: 2 on the boot media, 4 in cache/ (' +
-          `${(['alpine-base', 'libfoo', 'kiosk-app', 'cage'].reduce((sum, name) => sum + (apks.get(name)?.data.length ?? 0), 0) / 1e6).toFixed(1)} MB) checked against the 2 signed indexes`,
+        `6 packages the world needs: 2 on the boot media, 4 in cache/ (${formatBytes(cached)}) checked against the 2 signed indexes`,
       );
       expect(cache.details.join('\n')).toContain('cache/kiosk-app-0.9-r0.0badc0de.apk');
       expect(cache.details.join('\n')).toContain(`etc/apk/cache -> ${MOUNT}/cache`);
@@ -144,6 +149,12 @@ describe.skipIf(missing(haveCommand('mcopy', ['-V']), 'mcopy (Debian package mto
       expect(found?.message).toContain('kiosk-app');
       expect(found?.paths).toEqual([`cache/${cacheNames.get('cage') ?? ''}`]);
       expect(found?.hint).toContain('alpine.offline');
+      // The same for a person: the check, the package and what to do.
+      const text = runCli(['verify', image], { env: { APKOVL_CACHE_DIR: cacheDir } });
+      expect(text.status).toBe(1);
+      expect(text.stdout).toMatch(/Package cache \(offline boot\).*1 missing/);
+      expect(text.stdout).toContain('cage-0.2.0-r1');
+      expect(text.stdout).toContain('alpine.offline: true');
     });
 
     it('names a damaged cached package and where on the medium it is damaged', async () => {

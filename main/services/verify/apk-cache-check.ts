@@ -3,6 +3,7 @@ import { AppError, CancelledError } from '../../../shared/errors.js';
 import type { CardManifest } from '../../../shared/model/card-manifest.js';
 import type { ByteRange, VerifyCheck, VerifyProblem } from '../../../shared/model/verify-report.js';
 import type { ApkovlMember } from '../../../shared/rules/apkovl-lint.js';
+import { formatBytes } from '../../../shared/model/size.js';
 import { displayText } from '../../../shared/rules/display.js';
 import { cacheIndexName, cachePackageName } from '../apk/cache-names.js';
 import { openApkIndex, verifyApkRange } from '../apk/index-fetch.js';
@@ -372,9 +373,8 @@ export async function checkApkCache(input: ApkCacheInput): Promise<VerifyCheck> 
     );
   }
   details.push(...noteExtras(inFolder, expected));
-  const mb = (cacheBytes / 1e6).toFixed(1);
   return makeCheck('apk-cache', APK_CACHE_TITLE, {
-    summary: `${count(packages.length, 'package')} the world needs: ${onMedia} on the boot media, ${inCache} in ${folder}/ (${mb} MB) checked against the ${count(opened.length, 'signed index', 'signed indexes')}${missing.length > 0 ? `, ${missing.length} missing` : ''}${damaged.length > 0 ? `, ${damaged.length} damaged` : ''}`,
+    summary: `${count(packages.length, 'package')} the world needs: ${onMedia} on the boot media, ${inCache} in ${folder}/ (${formatBytes(cacheBytes)}) checked against the ${count(opened.length, 'signed index', 'signed indexes')}${missing.length > 0 ? `, ${missing.length} missing` : ''}${damaged.length > 0 ? `, ${damaged.length} damaged` : ''}`,
     details,
     problems,
   });
