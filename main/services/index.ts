@@ -16,7 +16,7 @@ import { toolVersion } from './tool-version.js';
 import type { Release } from './releases/catalog.js';
 import type { FetchedRelease, FetchReleaseOptions } from './releases/fetch-release.js';
 import type { InspectResult, OverlayResult } from './overlay/overlay-service.js';
-import type { PlanContext } from './build/plan.js';
+import type { OfflinePackagesRequest, PlanContext } from './build/plan.js';
 
 /** What the outside world gives the services: clocks and the environment. */
 export interface ServiceDependencies {
@@ -152,6 +152,16 @@ export function createServices(dependencies: ServiceDependencies): Services {
             ...(job.onProgress ? { onProgress: job.onProgress } : {}),
             ...(job.onNote ? { onNote: job.onNote } : {}),
           }),
+        offlinePackages: async ({ cacheDir, ...wanted }: OfflinePackagesRequest) =>
+          (await import('./apk/offline-packages.js')).offlinePackages({
+            ...wanted,
+            cacheDir: cacheDirectory(cacheDir),
+            env: dependencies.env,
+            ...(job.signal ? { signal: job.signal } : {}),
+            ...(job.onProgress ? { onProgress: job.onProgress } : {}),
+            ...(job.onNote ? { onNote: job.onNote } : {}),
+          }),
+        ...(job.onNote ? { note: job.onNote } : {}),
       };
       const options = { now: dependencies.now, tool, ...job };
       if (request.destination.kind === 'image') return buildToImage(request, planContext, options);
