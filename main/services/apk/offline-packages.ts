@@ -146,7 +146,7 @@ async function fetchPackage(
     await verifyApkFile(temporary, pkg).catch((error: unknown) => {
       if (error instanceof AppError) {
         throw new AppError(error.code, `${fileName} from ${result.url}: ${error.message}`, {
-          location: error.location ?? result.url,
+          location: (error.location ?? result.url).replace(temporary, result.url),
           hint: `${error.hint ?? ''} (the download was deleted; nothing was cached or written)`.trim(),
         });
       }
