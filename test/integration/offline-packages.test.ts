@@ -246,6 +246,50 @@ describe('alpine.offline: the machine packages in the card apk cache', () => {
     expect(existsSync(result.output)).toBe(false);
   }, 60_000);
 
+  it('apkovl validate --packages resolves and counts them (the mirror, or --offline from the cache)', async () => {
+    serve(good);
+    const file = definition(['app']);
+    const plain = await runCliAsync(['validate', file]);
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(plain.stdout).toMatch(/alpine\.offline: --packages resolves/);
+    expect(plain.stdout).not.toMatch(/packages: \d+/);
+    const cacheDir = path.join(temp.dir, 'validate-cache');
+    const args = ['validate', file, '--packages', '--apk-key', keyFile, '--cache-dir', cacheDir];
+    const counted = await runCliAsync(args);
+    expect(counted.status, counted.stderr).toBe(0);
+    const sizes = ['main', 'community'].flatMap((repository) =>
+      parseApkIndex(good.texts.get(repository) as string).packages.filter(
+        (pkg) =>
+          [
+            'musl',
+            'busybox',
+            'openrc',
+            'alpine-base',
+            'ifupdown-ng',
+            'tzdata',
+            'shelltools',
+            'app',
+            'app-openrc',
+          ].includes(pkg.name) ||
+          (pkg.name === 'widget' && pkg.version === '2.1.0-r0'),
+      ),
+    );
+    expect(sizes).toHaveLength(10);
+    const total = sizes.reduce((sum, pkg) => sum + pkg.size, 0);
+    const json = await runCliAsync([...args, '--json']);
+    const response = wireLines(json.stdout).find((line) => line.type === 'response') as {
+      envelope: { value: { packages: Record<string, number> } };
+    };
+    expect(response.envelope.value.packages).toMatchObject({ resolved: 10, bytes: total, indexes: 2 });
+    expect(counted.stdout).toMatch(/packages: 10 \(.*\) and 2 signed indexes/);
+    server.files.clear();
+    const offline = await runCliAsync([...args, '--offline']);
+    expect(offline.status, offline.stderr).toBe(0);
+    expect(offline.stdout).toMatch(/packages: 10 /);
+    const down = await runCliAsync(args);
+    expect(down.status).not.toBe(0);
+  });
+
   it('names the closest matches of a package that does not exist, and writes nothing', async () => {
     serve(good);
     const result = await build(definition(['widgte']), ['--apk-key', keyFile]);

@@ -38,6 +38,8 @@ export interface OfflinePackagesOptions {
   cacheDir: string;
   /** Use only what the download cache holds. */
   offline: boolean;
+  /** Resolve and count only: the indexes are fetched, the packages are not (apkovl validate --packages). */
+  resolveOnly?: boolean;
   env: Readonly<Record<string, string | undefined>>;
   signal?: AbortSignal;
   onProgress?: ProgressListener;
@@ -207,6 +209,11 @@ export async function offlinePackages(options: OfflinePackagesOptions): Promise<
       }
       const repository = byName.get(pkg.repository);
       if (repository === undefined) throw new AppError('internal', `no repository named ${pkg.repository}`);
+      if (options.resolveOnly === true) {
+        packages += 1;
+        packageBytes += pkg.size;
+        continue;
+      }
       const cacheName = cachePackageName(pkg.name, pkg.version, pkg.checksumBytes);
       let source = await cachedPackage(cache, pkg, cacheName, options.arch);
       if (source === null) {
