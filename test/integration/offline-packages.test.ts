@@ -6,7 +6,7 @@ import { verifyApkRange } from '../../main/services/apk/index-fetch.js';
 import { parseApkIndex, type ApkPackage } from '../../main/services/apk/index-parse.js';
 import { bufferRange } from '../../main/services/boot-media/gzip-end.js';
 import { CARD_MANIFEST_NAME, type CardManifest } from '../../shared/model/card-manifest.js';
-import { runCliAsync, wireLines } from '../helpers/cli.js';
+import { progressEvents, runCliAsync, wireLines } from '../helpers/cli.js';
 import { mtoolsPaths, mtoolsRead } from '../helpers/external-tools.js';
 import { startMirror, type MirrorServer } from '../helpers/mirror-server.js';
 import { createSyntheticRpiMedia, pseudoRandomBytes, type SyntheticMedia } from '../helpers/synthetic-media.js';
@@ -195,6 +195,18 @@ describe('alpine.offline: the machine packages in the card apk cache', () => {
     const response = wireLines(result.stdout).find((line) => line.type === 'response') as {
       envelope: { value: { offlinePackages: Record<string, number> } };
     };
+    // Each package downloaded with progress, and the count and size told before the image is written.
+    const downloads = progressEvents(result.stdout).filter(
+      (event) => event.phase === 'download' && event.label === 'Downloading app-1.0-r0.apk',
+    );
+    expect(downloads.at(-1)).toMatchObject({
+      bytes: good.files.get(good.apkPath('community', 'app-1.0-r0.apk'))?.length,
+    });
+    const lines = wireLines(result.stdout);
+    const told = lines.findIndex((line) => JSON.stringify(line).includes('offline packages: 8 of 10'));
+    const writing = lines.findIndex((line) => JSON.stringify(line).includes('Writing boot files'));
+    expect(told).toBeGreaterThan(-1);
+    expect(writing).toBeGreaterThan(told);
     expect(response.envelope.value.offlinePackages).toMatchObject({
       resolved: 10,
       packages: 8,
