@@ -16,7 +16,7 @@ import { toolVersion } from './tool-version.js';
 import type { Release } from './releases/catalog.js';
 import type { FetchedRelease, FetchReleaseOptions } from './releases/fetch-release.js';
 import type { InspectResult, OverlayResult } from './overlay/overlay-service.js';
-import type { PlanContext } from './build/plan.js';
+import type { OfflinePackagesRequest, PlanContext } from './build/plan.js';
 
 /** What the outside world gives the services: clocks and the environment. */
 export interface ServiceDependencies {
@@ -40,6 +40,18 @@ export interface ValidationResult {
   ok: boolean;
   issues: LocatedIssue[];
   overlay: OverlayResult | null;
+  /** alpine.offline, when asked to resolve: the packages the world needs and their size. */
+  packages?: OfflinePackageCount | null;
+  /** The definition asks for alpine.offline. */
+  offline?: boolean;
+}
+
+export interface OfflinePackageCount {
+  /** Packages the world resolves to (the boot media's are among them: a build does not copy those). */
+  resolved: number;
+  bytes: number;
+  indexes: number;
+  indexBytes: number;
 }
 
 /** Where boot media come from when the build is not given them: the definition's release. */
@@ -79,7 +91,18 @@ export interface Services {
     keepSecretsFrom?: string;
   }): Promise<{ path: string; secretsPath: string | null; warnings: string[] }>;
   /** Check a definition and the overlay it makes, without writing anything. */
-  validateDefinition(options: { definition: string; secretsFile?: string }): Promise<ValidationResult>;
+  /**
+   * Check a definition. With `packages` and alpine.offline, also resolve its packages against
+   * the signed indexes of its repositories (the mirror, or the cache with `offline`).
+   */
+  validateDefinition(options: {
+    definition: string;
+    secretsFile?: string;
+    packages?: { apkKeys: string[]; offline: boolean; cacheDir?: string };
+    onNote?: (text: string) => void;
+    onProgress?: ProgressListener;
+    signal?: AbortSignal;
+  }): Promise<ValidationResult>;
   /** Boot media for a target: verified, from the cache or a mirror. */
   fetchRelease(
     options: Omit<FetchReleaseOptions, 'env' | 'cacheDir' | 'now'> & { cacheDir?: string },
@@ -152,6 +175,16 @@ export function createServices(dependencies: ServiceDependencies): Services {
             ...(job.onProgress ? { onProgress: job.onProgress } : {}),
             ...(job.onNote ? { onNote: job.onNote } : {}),
           }),
+        offlinePackages: async ({ cacheDir, ...wanted }: OfflinePackagesRequest) =>
+          (await import('./apk/offline-packages.js')).offlinePackages({
+            ...wanted,
+            cacheDir: cacheDirectory(cacheDir),
+            env: dependencies.env,
+            ...(job.signal ? { signal: job.signal } : {}),
+            ...(job.onProgress ? { onProgress: job.onProgress } : {}),
+            ...(job.onNote ? { onNote: job.onNote } : {}),
+          }),
+        ...(job.onNote ? { note: job.onNote } : {}),
       };
       const options = { now: dependencies.now, tool, ...job };
       if (request.destination.kind === 'image') return buildToImage(request, planContext, options);
@@ -208,7 +241,7 @@ export function createServices(dependencies: ServiceDependencies): Services {
     writeOverlay: async (options) =>
       (await overlays()).writeOverlay({ ...options, ...(epoch !== undefined ? { mtime: epoch } : {}) }),
     inspectApkovl: async (file) => (await overlays()).inspectApkovl(file),
-    async validateDefinition({ definition, secretsFile }) {
+    async validateDefinition({ definition, secretsFile, packages, ...job }) {
       const { DefinitionError } = await import('./machine/definition-error.js');
       try {
         const loaded = await (
@@ -217,7 +250,42 @@ export function createServices(dependencies: ServiceDependencies): Services {
         const overlay = await (
           await overlays()
         ).overlayFromDefinition(loaded, epoch !== undefined ? { mtime: epoch } : {});
-        return { file: definition, ok: true, issues: loaded.warnings, overlay };
+        let counted: OfflinePackageCount | null = null;
+        if (packages !== undefined && loaded.machine.alpine.offline) {
+          const { mirrorRepositoryLines, repositoryBranch } = await import('./overlay/generate.js');
+          const machine = loaded.machine;
+          const lines = mirrorRepositoryLines(machine);
+          const result = await (
+            await import('./apk/offline-packages.js')
+          ).offlinePackages({
+            branch: repositoryBranch(machine),
+            arch: machine.target.arch,
+            mirror: machine.alpine.mirror.replace(/\/+$/, ''),
+            repositories: machine.alpine.repositories.map((name, index) => ({ name, line: lines[index] as string })),
+            world: overlay.generated.world,
+            mediaApks: new Set(),
+            apkKeys: packages.apkKeys,
+            offline: packages.offline,
+            resolveOnly: true,
+            cacheDir: cacheDirectory(packages.cacheDir),
+            env: dependencies.env,
+            ...job,
+          });
+          counted = {
+            resolved: result.resolved,
+            bytes: result.packageBytes,
+            indexes: result.files.length,
+            indexBytes: result.indexBytes,
+          };
+        }
+        return {
+          file: definition,
+          ok: true,
+          issues: loaded.warnings,
+          overlay,
+          packages: counted,
+          offline: loaded.machine.alpine.offline,
+        };
       } catch (error) {
         if (error instanceof DefinitionError)
           return { file: error.file, ok: false, issues: error.issues, overlay: null };

@@ -52,5 +52,21 @@ export const buildSummarySchema = z.object({
     .nullable(),
   warnings: z.array(z.string()),
   seconds: z.number(),
+  /** The card's apk cache of an offline machine (alpine.offline); null otherwise. */
+  offlinePackages: z
+    .object({
+      /** Packages the world resolves to, with those on the boot media. */
+      resolved: z.number(),
+      /** Packages copied into cache/, and their bytes. */
+      packages: z.number(),
+      packageBytes: z.number(),
+      /** Signed indexes copied into cache/. */
+      indexes: z.number(),
+      indexBytes: z.number(),
+      /** Resolved packages not copied because the boot media's apks/ has them. */
+      onBootMedia: z.number(),
+    })
+    .nullable()
+    .default(null),
 });
 export type BuildSummary = z.infer<typeof buildSummarySchema>;

@@ -85,6 +85,12 @@ export const alpineSchema = z.strictObject({
     .min(1)
     .default(['main', 'community']),
   packages: z.array(apkName).default([]).describe('added to /etc/apk/world; alpine-base is always there'),
+  offline: z
+    .boolean()
+    .default(false)
+    .describe(
+      'every package of the machine goes on the card (verified, in the apk cache): it boots without network; implies persistence.apk_cache',
+    ),
 });
 
 const dhcp = z.literal('dhcp');

@@ -85,6 +85,16 @@ export const buildRequestSchema = z.strictObject({
    * it checks the writer, not a medium).
    */
   verify: z.boolean().default(false),
+  /** The packages of an offline machine (alpine.offline), for the card's apk cache. */
+  packages: z
+    .strictObject({
+      /** Extra trusted apk signing keys (RSA public keys, PEM files), e.g. a private repository's. */
+      apkKeys: z.array(z.string().trim().min(1)).default([]),
+      /** Use only the indexes and packages the download cache holds. */
+      offline: z.boolean().default(false),
+      cacheDir: z.string().min(1).optional(),
+    })
+    .optional(),
 });
 export type BuildRequest = z.infer<typeof buildRequestSchema>;
 export type BuildRequestInput = z.input<typeof buildRequestSchema>;

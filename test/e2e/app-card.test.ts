@@ -137,6 +137,11 @@ describeWithLoopDevices('the app writes and verifies a card on a loop device', (
     await expect.poll(() => page.inputValue('#hostname')).toBe('kiosk-hall');
     await page.fill('#sshKey', KEY);
     await page.fill('#kioskUrl', 'https://departures.example/hall');
+    // The test mirror serves no package repository (and the app cannot pass --apk-key yet): this
+    // card leaves alpine.offline off and installs its packages at first boot, as before issue 9.
+    await page.getByRole('tab', { name: /YAML/ }).click();
+    await page.fill('#yaml', (await page.inputValue('#yaml')).replace('offline: true', 'offline: false'));
+    await page.getByRole('tab', { name: /Form/ }).click();
     const definition = path.join(temp.dir, 'kiosk-hall.yml');
     harness.dialogAnswers.push(definition);
     await page.getByRole('button', { name: 'Next: Alpine' }).click();

@@ -8,7 +8,7 @@
  * With real media from an Alpine mirror the command is the same (see the README).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSyntheticRpiMedia } from '../helpers/synthetic-media.js';
@@ -28,6 +28,10 @@ const run = (args: string[]): void => {
 
 const definition = path.join(folder, 'kiosk.yml');
 run(['init', '--template', 'rpi-kiosk', '-o', definition]);
+// The template has alpine.offline: true, which fetches Chromium and the rest from the mirror at
+// build time. This example runs without network: its card installs them at first boot instead.
+console.log('\nSetting alpine.offline: false in kiosk.yml (this example has no network for the packages)');
+writeFileSync(definition, readFileSync(definition, 'utf8').replace('offline: true', 'offline: false'));
 console.log('\nMaking demo boot media (Alpine Raspberry Pi layout, random payloads, about 30 MB)...');
 const media = createSyntheticRpiMedia({ dir: path.join(folder, 'media'), scale: 0.25, defaultApkovl: true });
 run(['validate', definition, '--secrets', path.join(folder, 'kiosk.secrets.yml')]);

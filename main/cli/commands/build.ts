@@ -21,6 +21,7 @@ interface BuildFlags {
   trustedKey?: string;
   cacheDir?: string;
   offline?: boolean;
+  apkKey?: string[];
   overlay?: string;
   secrets?: string;
   output?: string;
@@ -62,6 +63,12 @@ export function describeBuild(summary: BuildSummary): string {
   }
   for (const name of summary.dropped)
     lines.push(`  removed      ${displayText(name)} (an overlay shipped with the boot media)`);
+  if (summary.offlinePackages !== null) {
+    const offline = summary.offlinePackages;
+    lines.push(
+      `  apk cache    ${offline.packages} packages (${formatBytes(offline.packageBytes)}) and ${offline.indexes} signed indexes in cache/, verified; ${offline.onBootMedia} more on the boot media`,
+    );
+  }
   lines.push(`  manifest     ${summary.manifest.path} (${summary.manifest.files} files with their SHA-256)`);
   lines.push(`  free space   ${formatBytes(summary.filesystem.freeBytes)}`);
   if (summary.verification !== null) {
@@ -89,7 +96,12 @@ export function buildCommand(context: CommandContext): Command {
     .option('--mirror <url>', "Alpine mirror to fetch from (repeat for fallbacks; default: the definition's)", collect)
     .option('--trusted-key <file>', "OpenPGP key to trust instead of Alpine's release key")
     .option('--cache-dir <dir>', 'download cache (default: the user cache folder, or APKOVL_CACHE_DIR)')
-    .option('--offline', 'use only cached boot media')
+    .option('--offline', 'use only the download cache (boot media, and the packages of alpine.offline)')
+    .option(
+      '--apk-key <file>',
+      "also trust this apk signing key (RSA public key, PEM) for package indexes, e.g. a private repository's (repeat for more)",
+      collect,
+    )
     .option('--overlay <file>', 'an apkovl to put on the card (*.apkovl.tar.gz), instead of a definition')
     .option('--secrets <file>', 'secrets file for ${secret:name} references in the definition')
     .option('-o, --output <file>', 'image file to create (replaced only on success)')
@@ -197,6 +209,11 @@ async function buildRequestFromFlags(
           },
     destination,
     verify: flags.verify === true,
+    packages: {
+      apkKeys: flags.apkKey ?? [],
+      offline: flags.offline === true,
+      ...(flags.cacheDir !== undefined ? { cacheDir: flags.cacheDir } : {}),
+    },
     card: {
       ...(partitionBytes !== undefined ? { partitionBytes } : {}),
       ...(flags.label !== undefined ? { volumeLabel: flags.label } : {}),

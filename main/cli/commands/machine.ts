@@ -9,7 +9,18 @@ import { displayText } from '../../../shared/rules/display.js';
 import { issueLocation } from '../../services/machine/definition-error.js';
 import { writeFileAtomically } from '../../services/machine/private-file.js';
 import { templates } from '../../services/machine/templates.js';
+import { formatBytes } from '../../../shared/model/size.js';
 import type { CommandContext } from '../context.js';
+import { collect } from '../flags.js';
+
+interface ValidateFlags {
+  secrets?: string;
+  packages?: boolean;
+  apkKey?: string[];
+  offline?: boolean;
+  cacheDir?: string;
+  json?: boolean;
+}
 
 /** What a person should know about a secrets file `init` kept: names it lacks, a loose mode. */
 async function keptSecretsNotes(file: string, templateSecrets: string): Promise<string[]> {
@@ -149,11 +160,32 @@ export function validateCommand(context: CommandContext): Command {
     .addHelpText('after', '\nExample:\n  apkovl validate kiosk.yml --secrets kiosk.secrets.yml')
     .argument('<definition>', 'machine definition (YAML)')
     .option('--secrets <file>', 'secrets file for ${secret:name} references')
+    .option(
+      '--packages',
+      "with alpine.offline: resolve the machine's packages and show their count and size (needs the mirror, or --offline)",
+    )
+    .option(
+      '--apk-key <file>',
+      'with --packages: also trust this apk signing key (RSA public key, PEM) for package indexes (repeat for more)',
+      collect,
+    )
+    .option('--offline', 'with --packages: use only the indexes in the download cache')
+    .option('--cache-dir <dir>', 'download cache (default: the user cache folder, or APKOVL_CACHE_DIR)')
     .option('--json', 'print the issues as JSON')
-    .action(async (definition: string, flags: { secrets?: string; json?: boolean }) => {
+    .action(async (definition: string, flags: ValidateFlags) => {
       const result = await context.services.validateDefinition({
         definition,
         ...(flags.secrets !== undefined ? { secretsFile: flags.secrets } : {}),
+        ...(flags.packages === true
+          ? {
+              packages: {
+                apkKeys: flags.apkKey ?? [],
+                offline: flags.offline === true,
+                ...(flags.cacheDir !== undefined ? { cacheDir: flags.cacheDir } : {}),
+              },
+            }
+          : {}),
+        signal: context.signal,
       });
       if (flags.json) {
         context.respond('definition.validate', {
@@ -161,6 +193,7 @@ export function validateCommand(context: CommandContext): Command {
           file: result.file,
           issues: result.issues,
           warnings: result.overlay?.generated.warnings ?? [],
+          packages: result.packages ?? null,
         });
       } else {
         // The issues are in result.file: the definition, or the secrets file when that is what is wrong.
@@ -170,6 +203,16 @@ export function validateCommand(context: CommandContext): Command {
             `${definition}: valid; ${result.overlay.fileName} would have ${result.overlay.generated.entries.length} members\n`,
           );
           for (const warning of result.overlay.generated.warnings) context.stdout.write(`  note: ${warning}\n`);
+          const counted = result.packages ?? null;
+          if (counted !== null) {
+            context.stdout.write(
+              `  packages: ${counted.resolved} (${formatBytes(counted.bytes)}) and ${counted.indexes} signed indexes (${formatBytes(counted.indexBytes)}); a build copies those not on the boot media into the card's apk cache\n`,
+            );
+          } else if (result.offline === true) {
+            context.stdout.write(
+              "  note: alpine.offline: --packages resolves the machine's packages and shows their count and size (it needs the mirror, or --offline with the download cache)\n",
+            );
+          }
         }
       }
       if (!result.ok) context.exitCode = 1;

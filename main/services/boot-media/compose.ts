@@ -11,6 +11,16 @@ export interface Injection {
   data: Buffer;
 }
 
+/** A file this tool adds to the card from disk (the body is opened when it is written). */
+export interface AddedFile {
+  /** Path on the card, e.g. cache/APKINDEX.0a1b2c3d.tar.gz. */
+  path: string;
+  size: number;
+  /** Mixed into the card's serials (e.g. the file's checksum). */
+  identity: string;
+  body: () => AsyncIterable<Uint8Array>;
+}
+
 /** What the media said about themselves, known once they have been read. */
 export interface MediaFacts {
   /** The content of `.alpine-release`, e.g. "alpine-rpi-3.22.2 251009". */
@@ -27,6 +37,8 @@ export interface ComposeOptions {
   overlay?: Injection | ((media: MediaFacts) => Promise<Injection>);
   /** Empty folders to create at the root (the apk cache). */
   directories?: string[];
+  /** Files added after the folders (the apk cache's indexes and packages), read when written. */
+  files?: AddedFile[];
   /** Replaces (or creates) `usercfg.txt`, which Alpine's config.txt includes. */
   usercfg?: Buffer;
   /** Parameters appended to the single line of `cmdline.txt`. */
@@ -206,6 +218,10 @@ export async function* composeBootMedia(
   for (const directory of options.directories ?? []) {
     hash.update(`directory\0${directory}\n`);
     yield { kind: 'directory', path: directory, mtime };
+  }
+  for (const added of options.files ?? []) {
+    hash.update(`add\0${added.path}\0${added.size}\0${added.identity}\n`);
+    yield { kind: 'file', path: added.path, size: added.size, mtime, body: added.body() };
   }
   const injections: Injection[] = [];
   if (options.usercfg !== undefined) injections.push({ name: 'usercfg.txt', data: options.usercfg });

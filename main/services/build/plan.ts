@@ -11,6 +11,10 @@ import { encodeVolumeLabel } from '../image/fat32-boot-sector.js';
 import type { LoadedDefinition } from '../machine/load-definition.js';
 import { definitionSources, refuseOutputOverInput } from '../output-guard.js';
 import type { FetchedRelease } from '../releases/fetch-release.js';
+import type { OfflinePackages, OfflinePackagesOptions } from '../apk/offline-packages.js';
+import { formatBytes } from '../../../shared/model/size.js';
+import { PARTITION_START_BYTES } from '../image/constants.js';
+import type { MediaScan } from './scan-media.js';
 import { checkPartitionSize, relocate } from './card-checks.js';
 import { DEFAULT_IMAGE_PARTITION_BYTES, DEFAULT_VOLUME_LABEL } from './defaults.js';
 
@@ -43,7 +47,15 @@ export interface BuildPlan {
   card: PlannedCard;
   /** Warnings about the definition and the apkovl, for the summary. */
   warnings: string[];
+  /** alpine.offline: the packages for the card's apk cache, and the media as scanned for them. */
+  offline: { packages: OfflinePackages; scan: MediaScan } | null;
 }
+
+/** What the build asks of the package service; the services add the environment and the job. */
+export type OfflinePackagesRequest = Omit<
+  OfflinePackagesOptions,
+  'env' | 'cacheDir' | 'signal' | 'onProgress' | 'onNote'
+> & { cacheDir?: string };
 
 export interface PlanContext {
   sourceDateEpoch: number | undefined;
@@ -59,6 +71,10 @@ export interface PlanContext {
     cacheDir?: string;
     offline: boolean;
   }): Promise<FetchedRelease>;
+  /** The verified packages of an offline machine (alpine.offline). */
+  offlinePackages?(request: OfflinePackagesRequest): Promise<OfflinePackages>;
+  /** Something to tell the user before anything is written (the package count and size). */
+  note?(text: string): void;
 }
 
 /** "alpine-rpi-3.22.2 251009" -> "3.22.2". */
@@ -177,12 +193,13 @@ export async function planBuild(request: BuildRequest, context: PlanContext): Pr
   // Checked now rather than when the boot sector is written, after the whole media.
   relocate(() => encodeVolumeLabel(volumeLabel), card.volumeLabel !== undefined ? '--label' : 'label');
 
-  return {
+  const plan: BuildPlan = {
     request,
     media: mediaPlan,
     definition,
     definitionSha256,
     overlayFile,
+    offline: null,
     card: {
       partitionBytes,
       volumeLabel,
@@ -194,6 +211,59 @@ export async function planBuild(request: BuildRequest, context: PlanContext): Pr
     },
     warnings,
   };
+  if (definition !== null && definition.machine.alpine.offline) {
+    plan.offline = await planOfflinePackages(plan, definition, context, sizeLocation);
+  }
+  return plan;
+}
+
+/**
+ * alpine.offline: read the media once (release, and which packages their apks/ holds), resolve
+ * the world against the signed indexes of the repositories the overlay lists, fetch and check
+ * every package the media lack, and check that it all fits, before a byte is written.
+ */
+async function planOfflinePackages(
+  plan: BuildPlan,
+  definition: LoadedDefinition,
+  context: PlanContext,
+  sizeLocation: string,
+): Promise<NonNullable<BuildPlan['offline']>> {
+  if (context.offlinePackages === undefined) throw new AppError('internal', 'no package service for alpine.offline');
+  const { scanMedia, checkFit } = await import('./scan-media.js');
+  const scan = await scanMedia(plan);
+  const branch = releaseBranch(scan.alpineRelease);
+  const { overlayFromDefinition } = await import('../overlay/overlay-service.js');
+  const { mirrorRepositoryLines, repositoryBranch } = await import('../overlay/generate.js');
+  const made = await overlayFromDefinition(definition, {
+    mtime: context.sourceDateEpoch ?? 0,
+    ...(branch !== undefined ? { releaseBranch: branch } : {}),
+  });
+  const machine = definition.machine;
+  const lines = mirrorRepositoryLines(machine, branch);
+  const { request } = plan;
+  const packages = await context.offlinePackages({
+    branch: repositoryBranch(machine, branch),
+    arch: machine.target.arch,
+    mirror: machine.alpine.mirror.replace(/\/+$/, ''),
+    repositories: machine.alpine.repositories.map((name, index) => ({ name, line: lines[index] as string })),
+    world: made.generated.world,
+    mediaApks: scan.apks,
+    apkKeys: request.packages?.apkKeys ?? [],
+    offline: request.packages?.offline === true || (request.media.kind === 'fetch' && request.media.offline),
+    ...(request.packages?.cacheDir !== undefined
+      ? { cacheDir: request.packages.cacheDir }
+      : request.media.kind === 'fetch' && request.media.cacheDir !== undefined
+        ? { cacheDir: request.media.cacheDir }
+        : {}),
+  });
+  context.note?.(
+    `offline packages: ${packages.packages} of ${packages.resolved} go into the card's apk cache (${formatBytes(packages.packageBytes)}, with ${packages.files.length - packages.packages} signed indexes ${formatBytes(packages.indexBytes)}); ${packages.onBootMedia.length} are on the boot media`,
+  );
+  const offline = { packages, scan };
+  if (plan.card.partitionBytes !== null) {
+    checkFit({ ...plan, offline }, scan, PARTITION_START_BYTES + plan.card.partitionBytes, sizeLocation);
+  }
+  return offline;
 }
 
 /** The definition must describe the machine these media boot. */

@@ -110,6 +110,17 @@ export function summarize(
     verification: extra.verification,
     warnings: plan.warnings,
     seconds: extra.seconds,
+    offlinePackages:
+      plan.offline === null
+        ? null
+        : {
+            resolved: plan.offline.packages.resolved,
+            packages: plan.offline.packages.packages,
+            packageBytes: plan.offline.packages.packageBytes,
+            indexes: plan.offline.packages.files.length - plan.offline.packages.packages,
+            indexBytes: plan.offline.packages.indexBytes,
+            onBootMedia: plan.offline.packages.onBootMedia.length,
+          },
   };
 }
 
@@ -224,7 +235,7 @@ export async function buildToDevice(
     etaSeconds: null,
   });
   const { scanMedia, checkFit } = await import('./scan-media.js');
-  const scan = await scanMedia(plan, options.signal);
+  const scan = plan.offline?.scan ?? (await scanMedia(plan, options.signal));
   checkFit(plan, scan, identity.size, destination.path);
   await options.drives.check(destination.path, {
     neededBytes: scan.fileBytes,

@@ -11,6 +11,8 @@ export interface MediaScan extends MediaFacts {
   /** Bytes of file data that will go on the card (media files, without default apkovls). */
   fileBytes: number;
   files: number;
+  /** The file names in the media's package repository (apks/<arch>/), e.g. musl-1.2.5-r10.apk. */
+  apks: Set<string>;
 }
 
 /**
@@ -21,7 +23,7 @@ export interface MediaScan extends MediaFacts {
  */
 export async function scanMedia(plan: BuildPlan, signal?: AbortSignal): Promise<MediaScan> {
   const source = await openMedia(plan, signal === undefined ? {} : { signal });
-  const scan: MediaScan = { alpineRelease: null, arch: null, fileBytes: 0, files: 0 };
+  const scan: MediaScan = { alpineRelease: null, arch: null, fileBytes: 0, files: 0, apks: new Set() };
   for await (const entry of source.entries()) {
     const repository = /^apks\/([^/]+)\//.exec(entry.path);
     if (repository && scan.arch === null) scan.arch = repository[1] ?? null;
@@ -32,6 +34,8 @@ export async function scanMedia(plan: BuildPlan, signal?: AbortSignal): Promise<
     }
     scan.files += 1;
     scan.fileBytes += entry.size;
+    const apk = /^apks\/[^/]+\/([^/]+\.apk)$/.exec(entry.path);
+    if (apk?.[1] !== undefined) scan.apks.add(apk[1]);
     if (entry.path === '.alpine-release') {
       const parts: Buffer[] = [];
       for await (const piece of entry.body) parts.push(Buffer.from(piece));
@@ -53,13 +57,31 @@ export function checkFit(plan: BuildPlan, scan: MediaScan, targetBytes: number, 
   const { clusterSize, clusterCount } = layout.geometry;
   // Every file rounded up to a cluster; folders, the apkovl, usercfg.txt and the manifest
   // are small: 1 MiB and one cluster per file covers them.
-  const needed = scan.fileBytes + scan.files * clusterSize + (1 << 20) + (plan.overlayFile?.data.length ?? 0);
+  const cache = plan.offline?.packages.files ?? [];
+  const cacheBytes = cache.reduce((sum, file) => sum + file.size, 0);
+  const needed =
+    scan.fileBytes +
+    scan.files * clusterSize +
+    cacheBytes +
+    cache.length * clusterSize +
+    (1 << 20) +
+    (plan.overlayFile?.data.length ?? 0);
   const available = clusterCount * clusterSize;
   if (needed > available) {
+    const what =
+      cache.length > 0
+        ? `the boot files (${formatBytes(scan.fileBytes)}) and the apk cache of alpine.offline (${cache.length} files, ${formatBytes(cacheBytes)})`
+        : 'the boot files';
     throw new AppError(
       'too-small',
-      `the boot files need about ${formatBytes(needed)}, and ${where} has room for ${formatBytes(available)}`,
-      { location: where, hint: 'use a larger card or stick (nothing was written)' },
+      `${what} need about ${formatBytes(needed)}, and ${where} has room for ${formatBytes(available)}`,
+      {
+        location: where,
+        hint:
+          cache.length > 0
+            ? 'give a larger partition (boot.partition_size or --size) or a larger card (nothing was written)'
+            : 'use a larger card or stick (nothing was written)',
+      },
     );
   }
 }

@@ -1,3 +1,5 @@
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
 import { AppError } from '../../../shared/errors.js';
 import type { CardManifest } from '../../../shared/model/card-manifest.js';
 import { ProgressMeter } from '../../../shared/model/progress-meter.js';
@@ -87,6 +89,17 @@ export async function writePlannedCard(
     {
       overlay,
       directories: plan.card.directories,
+      ...(plan.offline !== null
+        ? {
+            files: plan.offline.packages.files.map((file) => ({
+              path: `cache/${file.name}`,
+              size: file.size,
+              // The download cache keeps each file under its SHA-256.
+              identity: path.basename(path.dirname(file.source)),
+              body: () => createReadStream(file.source, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>,
+            })),
+          }
+        : {}),
       ...(plan.card.usercfg ? { usercfg: plan.card.usercfg } : {}),
       ...(plan.card.cmdlineAppend.length > 0 ? { cmdlineAppend: plan.card.cmdlineAppend } : {}),
       ...(plan.card.sourceDateEpoch !== undefined ? { sourceDateEpoch: plan.card.sourceDateEpoch } : {}),

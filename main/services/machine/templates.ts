@@ -27,6 +27,7 @@ hostname: kiosk-hall                    # /etc/hostname, and the apkovl is kiosk
 target: { board: rpi, arch: aarch64 }   # aarch64: Pi 3, 4, 400 and 5 (a kiosk wants 2 GB RAM or more)
 alpine:
   version: 3.22.2                       # the release of the boot media; pins the package mirror
+  offline: true                         # every package on the card, verified: boots without network
 timezone: Europe/Berlin
 keymap: us us                           # console keymap ("layout variant")
 network:
@@ -48,7 +49,7 @@ kiosk:
   rotate: 0                             # 0, 90, 180 or 270
   hide_cursor: true
 persistence:
-  apk_cache: true   # Chromium is not on the boot media: the first boot downloads it, later boots use the cache
+  apk_cache: true   # the card's apk cache holds Chromium and the rest (alpine.offline fills it at build time)
 `,
     secrets: `# Secrets for kiosk.yml: keep this file out of git. Wi-Fi passphrases reach the card only
 # as the derived PSK.

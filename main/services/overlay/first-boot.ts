@@ -5,8 +5,14 @@ import { directory, file, symlink, type OverlayEntry } from './overlay-entry.js'
 
 /** Persistence (lbu, apk cache), run-once scripts, and installing packages the media lacks. */
 
+/** The apk cache on the card: asked for, or implied by `alpine.offline` (the packages live there). */
+export function usesApkCache(machine: Machine): boolean {
+  return machine.persistence.apk_cache || machine.alpine.offline;
+}
+
 export function persistenceFiles(machine: Machine): Contribution {
-  const { lbu, apk_cache: apkCache } = machine.persistence;
+  const { lbu } = machine.persistence;
+  const apkCache = usesApkCache(machine);
   const mount = bootMediaMount(machine);
   const result = contribution();
   if (!lbu && !apkCache && !mount.relocated) return result;

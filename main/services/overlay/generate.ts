@@ -4,7 +4,7 @@ import { apkovlFileName } from '../../../shared/rules/hostname.js';
 import { buildAccounts } from './accounts.js';
 import { runlevels, type Contribution, type Runlevel } from './contribution.js';
 import { derivedSalt, sha512Crypt } from './crypt.js';
-import { lbuIncludeList, networkPackagesService, persistenceFiles, runOnceFiles } from './first-boot.js';
+import { lbuIncludeList, networkPackagesService, persistenceFiles, runOnceFiles, usesApkCache } from './first-boot.js';
 import { firstBootReportFiles } from './first-boot-report.js';
 import { kioskBootSettings, kioskFiles } from './kiosk.js';
 import { bootMediaMount, cardLabel } from './media-paths.js';
@@ -54,6 +54,20 @@ function branchDirectory(machine: Machine, releaseBranch: string | undefined): s
   }
   if (machine.alpine.branch === 'latest-stable' && releaseBranch !== undefined) return releaseBranch;
   return machine.alpine.branch;
+}
+
+/**
+ * The mirror lines of etc/apk/repositories (`<mirror>/<branch>/<repository>`, no architecture):
+ * the strings apk hashes to name the cached indexes (cacheIndexName).
+ */
+export function mirrorRepositoryLines(machine: Machine, releaseBranch?: string): string[] {
+  const branch = branchDirectory(machine, releaseBranch);
+  return machine.alpine.repositories.map((repo) => `${machine.alpine.mirror.replace(/\/+$/, '')}/${branch}/${repo}`);
+}
+
+/** The branch folder of the mirror repositories (v3.22, edge, or latest-stable when nothing pins it). */
+export function repositoryBranch(machine: Machine, releaseBranch?: string): string {
+  return branchDirectory(machine, releaseBranch);
 }
 
 function packageName(spec: string): string {
@@ -127,7 +141,12 @@ export function generateOverlay(machine: Machine, options: GenerateOptions): Gen
   let world = [...byName.values()].sort();
 
   const network = networkPackagesService(world);
-  if (network.missing.length > 0) {
+  if (network.missing.length > 0 && machine.alpine.offline) {
+    // The build puts every package in the card's apk cache; the initramfs installs them from there.
+    warnings.push(
+      `not on the boot media, taken onto the card's apk cache at build time (alpine.offline): ${network.missing.join(' ')}`,
+    );
+  } else if (network.missing.length > 0) {
     parts.push(network.contribution);
     for (const level of runlevels) add(level, network.contribution.services[level] ?? []);
     for (const name of network.contribution.packages) byName.set(name, name);
@@ -144,10 +163,7 @@ export function generateOverlay(machine: Machine, options: GenerateOptions): Gen
       'the mirror repositories use latest-stable: pin alpine.version (or build with the boot media) so packages match the boot media',
     );
   }
-  const repositories = [
-    `${mount.mountPoint}/apks`,
-    ...machine.alpine.repositories.map((repo) => `${machine.alpine.mirror.replace(/\/+$/, '')}/${branch}/${repo}`),
-  ];
+  const repositories = [`${mount.mountPoint}/apks`, ...mirrorRepositoryLines(machine, options.releaseBranch)];
 
   const generated: OverlayEntry[] = parts.flatMap((part) => part.entries);
   generated.push(file('etc/apk/world', `${world.join('\n')}\n`));
@@ -192,7 +208,7 @@ export function generateOverlay(machine: Machine, options: GenerateOptions): Gen
       usercfg: usercfgLines.length > 0 ? `${usercfgLines.join('\n')}\n` : null,
       cmdlineAppend: [...kioskBoot.cmdline, ...machine.boot.cmdline_append],
       partitionSize: machine.boot.partition_size,
-      directories: machine.persistence.apk_cache ? ['cache'] : [],
+      directories: usesApkCache(machine) ? ['cache'] : [],
     },
     warnings,
   };
