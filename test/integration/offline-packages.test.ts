@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +20,7 @@ import {
   type SyntheticPackage,
 } from '../helpers/synthetic-apk-repo.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { check, verifyJsonAsync } from '../helpers/verify-cards.js';
 
 /**
  * alpine.offline end to end: a machine definition whose world needs packages from a synthetic
@@ -186,6 +188,24 @@ describe('alpine.offline: the machine packages in the card apk cache', () => {
     expect(listed.sort()).toEqual(cachePaths.map((name) => `cache/${name}`));
     expect(cachePaths.some((name) => name.startsWith('musl-') || name.startsWith('busybox-'))).toBe(false);
     for (const name of ON_MEDIA) expect(mtoolsPaths(result.output)).toContain(`apks/${ARCH}/${name}`);
+  });
+
+  it('apkovl verify checks the cache of the offline card it built, and names a package taken away', async () => {
+    serve(good);
+    const result = await build(definition(['app']), ['--apk-key', keyFile]);
+    expect(result.status, result.stderr).toBe(0);
+    const fine = await verifyJsonAsync([result.output, '--boot-media', media.tarball, '--apk-key', keyFile]);
+    expect(check(fine.report, 'apk-cache')).toMatchObject({ status: 'ok' });
+    expect(fine.report.verdict).toBe('good');
+
+    // Take one needed package off the card: verify names it (offline, without the mirror).
+    const widget = mtoolsPaths(result.output).find((name) => /^cache\/widget-2\.1\.0-r0\./.test(name));
+    expect(widget).toBeDefined();
+    execFileSync('mdel', ['-i', `${result.output}@@1M`, `::${widget as string}`]);
+    const missing = await verifyJsonAsync([result.output, '--boot-media', media.tarball, '--apk-key', keyFile]);
+    const finding = check(missing.report, 'apk-cache');
+    expect(finding.status).not.toBe('ok');
+    expect(JSON.stringify(finding)).toMatch(/widget/);
   });
 
   it('reports the package count and size in the --json summary', async () => {
