@@ -19,3 +19,21 @@ export function withTrustedKey(services: Services, trustedKeyFile: string): Serv
       ),
   };
 }
+
+/**
+ * The services with more apk signing keys trusted for every offline build and card check
+ * (`apkovl worker --apk-key FILE`): a private package repository's keys, for the app. Alpine's
+ * apk keys stay trusted; keys a request names itself are kept.
+ */
+export function withApkKeys(services: Services, apkKeys: readonly string[]): Services {
+  const merged = (named: readonly string[] | undefined) => [...new Set([...(named ?? []), ...apkKeys])];
+  return {
+    ...services,
+    build: (request, job) =>
+      services.build(
+        { ...request, packages: { offline: false, ...request.packages, apkKeys: merged(request.packages?.apkKeys) } },
+        job,
+      ),
+    verifyCard: (request, job) => services.verifyCard({ ...request, apkKeys: merged(request.apkKeys) }, job),
+  };
+}

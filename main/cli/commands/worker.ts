@@ -15,16 +15,24 @@ export function workerCommand(context: CommandContext): Command {
       '--trusted-key <file>',
       "also trust this OpenPGP key for release signatures (a private mirror's), as build --trusted-key does",
     )
+    .option(
+      '--apk-key <file>',
+      'also trust this apk signing key (a private package repository) for offline builds and checks; repeatable',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .addHelpText(
       'after',
       '\nExample:\n  echo \'{"type":"request","id":1,"command":"app.info","input":{}}\' | apkovl worker',
     )
-    .action(async (flags: { trustedKey?: string }) => {
+    .action(async (flags: { trustedKey?: string; apkKey: string[] }) => {
       const { runWorker } = await import('../worker.js');
-      const { withTrustedKey } = await import('../../services/trusted-key.js');
+      const { withApkKeys, withTrustedKey } = await import('../../services/trusted-key.js');
+      let services = context.services;
+      if (flags.trustedKey !== undefined) services = withTrustedKey(services, flags.trustedKey);
+      if (flags.apkKey.length > 0) services = withApkKeys(services, flags.apkKey);
       await runWorker({
-        services:
-          flags.trustedKey === undefined ? context.services : withTrustedKey(context.services, flags.trustedKey),
+        services,
         input: context.stdin,
         output: context.stdout,
         log: (text) => context.stderr.write(`${text}\n`),
