@@ -80,7 +80,8 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
   const program = new Command('apkovl')
     .description(
       'Apkovl Studio: define an Alpine Linux diskless machine, build its apkovl, and write ' +
-        'bootable card images (for SD cards and USB sticks) from Alpine boot media.',
+        'bootable SD cards and USB sticks (or their images) from Alpine boot media, with every ' +
+        'package on the card for an offline first boot; then verify any card.',
     )
     .version(toolVersion(), '-V, --version')
     // Options before a command belong to the program; fetch has a --version of its own.

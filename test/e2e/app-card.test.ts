@@ -20,6 +20,7 @@ import { createSyntheticRpiMedia } from '../helpers/synthetic-media.js';
 import { makeSigningKeys, mirrorFiles } from '../helpers/synthetic-mirror.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { throttleUnavailable } from '../helpers/throttle.js';
+import { listDrives } from '../../main/services/drives/drive-service.js';
 import { BOOTED_KIOSK_REPORT, flipByte, mcopyTo } from '../helpers/verify-cards.js';
 import { focused, shot } from './screens.js';
 
@@ -170,10 +171,11 @@ describeWithLoopDevices('the app writes and verifies a card on a loop device', (
     // Every drive that may not be written is disabled and says why; this machine's disk among them.
     const disabled = page.locator('input[name=drive]:disabled');
     expect(await disabled.count()).toBeGreaterThan(0);
-    if (existsSync('/dev/vda')) {
-      const system = page.locator('#drive--dev-vda');
-      expect(await system.isDisabled()).toBe(true);
-      expect(await page.textContent('#drive--dev-vda-status')).toMatch(/Cannot be chosen:It holds the running system/);
+    // The drives the classification says hold this system (found by the rules, never named here).
+    for (const { device } of (await listDrives()).filter((drive) => drive.system)) {
+      const id = `drive-${device.replace(/\//g, '-')}`;
+      expect(await page.locator(`#${id}`).isDisabled()).toBe(true);
+      expect(await page.textContent(`#${id}-status`)).toMatch(/Cannot be chosen:It holds the running system/);
     }
     expect(await page.locator(`#drive-${target.replace(/\//g, '-')}`).count()).toBe(0);
     await shot(page, 'target-drives');

@@ -82,7 +82,9 @@ export function describeBuild(summary: BuildSummary): string {
 
 export function buildCommand(context: CommandContext): Command {
   return new Command('build')
-    .summary('write a bootable card image from Alpine boot media and a definition or an apkovl')
+    .summary(
+      'write a bootable card image (or, with --device, the card itself) from Alpine boot media and a definition or an apkovl',
+    )
     .description(
       'Write a card image: an MBR with one FAT32 partition at 1 MiB holding the Alpine boot media, ' +
         'with any default apkovl removed and yours added as <hostname>.apkovl.tar.gz. ' +

@@ -9,7 +9,7 @@ import { splitDeviceNumber } from '../../../main/services/drives/sysfs.js';
 
 describe('the mount table', () => {
   const mountinfo = [
-    '27 1 254:0 / / rw,relatime - ext4 /dev/vda rw',
+    '27 1 254:0 / / rw,relatime - ext4 /dev/sdz rw',
     '30 27 0:27 / /tmp rw,relatime shared:5 - tmpfs tmpfs rw',
     '41 27 8:17 / /media/user/MY\\040STICK rw,relatime - vfat /dev/sdb1 rw',
     '42 41 0:40 / /media/user/MY\\040STICK/inner rw - overlay overlay rw,lowerdir=/a',
@@ -17,7 +17,7 @@ describe('the mount table', () => {
 
   it('reads device, mountpoint (octal escapes undone), type and source, optional fields or not', () => {
     expect(parseMountinfo(mountinfo)).toEqual([
-      { device: '254:0', mountpoint: '/', filesystem: 'ext4', source: '/dev/vda' },
+      { device: '254:0', mountpoint: '/', filesystem: 'ext4', source: '/dev/sdz' },
       { device: '0:27', mountpoint: '/tmp', filesystem: 'tmpfs', source: 'tmpfs' },
       { device: '8:17', mountpoint: '/media/user/MY STICK', filesystem: 'vfat', source: '/dev/sdb1' },
       { device: '0:40', mountpoint: '/media/user/MY STICK/inner', filesystem: 'overlay', source: 'overlay' },
@@ -27,7 +27,7 @@ describe('the mount table', () => {
   it('finds the deepest mount above a path, not a sibling with the same prefix', () => {
     const mounts = parseMountinfo(mountinfo);
     expect(mountOf(mounts, '/tmp/x')?.filesystem).toBe('tmpfs');
-    expect(mountOf(mounts, '/tmpfile')?.source).toBe('/dev/vda');
+    expect(mountOf(mounts, '/tmpfile')?.source).toBe('/dev/sdz');
     expect(mountOf(mounts, '/media/user/MY STICK/inner/a')?.filesystem).toBe('overlay');
     expect(mountOf(mounts, '/media/user/MY STICK')?.source).toBe('/dev/sdb1');
   });
