@@ -7,7 +7,7 @@ import { ProgressMeter } from '../../../shared/model/progress-meter.js';
 import type { ProgressListener } from '../../../shared/model/progress.js';
 import { displayText } from '../../../shared/rules/display.js';
 import { bufferRange, gzipMemberEnd, withFileRange, type ByteRange } from '../boot-media/gzip-end.js';
-import { TarFormatError, TarReader, type ByteSource } from '../boot-media/tar-reader.js';
+import { bufferSource, TarFormatError, TarReader } from '../boot-media/tar-reader.js';
 import { ReleaseCache, cacheUnavailable } from '../releases/cache.js';
 import { checkReleaseQuery } from '../releases/catalog.js';
 import { download } from '../releases/download.js';
@@ -111,18 +111,6 @@ async function readPointer(file: string): Promise<Pointer | null> {
   } catch {
     return null;
   }
-}
-
-function bufferSource(data: Uint8Array): ByteSource {
-  let at = 0;
-  return {
-    pull: (max) => {
-      if (at >= data.length) return Promise.resolve(null);
-      const view = data.subarray(at, Math.min(data.length, at + max));
-      at += view.length;
-      return Promise.resolve(view);
-    },
-  };
 }
 
 /**

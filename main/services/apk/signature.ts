@@ -11,7 +11,7 @@ import {
   trailingDataError,
   type ByteRange,
 } from '../boot-media/gzip-end.js';
-import { TarFormatError, TarReader, type ByteSource } from '../boot-media/tar-reader.js';
+import { bufferSource, TarFormatError, TarReader } from '../boot-media/tar-reader.js';
 import { ALPINE_APK_KEYS, ALPINE_APK_KEYS_BY_ARCH } from './alpine-apk-keys.js';
 
 /**
@@ -131,18 +131,6 @@ export interface VerifiedApkSignature {
 
 /** The largest signature member accepted (real ones are under 2 KiB inflated). */
 const MAX_SIGNATURE_TAR = 1 << 20;
-
-function bufferSource(data: Uint8Array): ByteSource {
-  let at = 0;
-  return {
-    pull: (max) => {
-      if (at >= data.length) return Promise.resolve(null);
-      const view = data.subarray(at, Math.min(data.length, at + max));
-      at += view.length;
-      return Promise.resolve(view);
-    },
-  };
-}
 
 /** A gzip member that must be whole, at `start`: its end, or an error with byte offsets. */
 async function memberEnd(range: ByteRange, start: number, member: number, source: string, what: string) {

@@ -10,6 +10,19 @@ export interface ByteSource {
   pull(max: number): Promise<Uint8Array | null>;
 }
 
+/** The bytes of one buffer held in memory (a small archive), as a source. */
+export function bufferSource(data: Uint8Array): ByteSource {
+  let at = 0;
+  return {
+    pull: (max) => {
+      if (at >= data.length) return Promise.resolve(null);
+      const view = data.subarray(at, Math.min(data.length, at + max));
+      at += view.length;
+      return Promise.resolve(view);
+    },
+  };
+}
+
 export type TarMemberType =
   | 'file'
   | 'contiguous-file'
