@@ -1,19 +1,19 @@
+import type { MirrorJobOptions } from '../releases/mirror-job.js';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { AppError } from '../../../shared/errors.js';
 import { ProgressMeter } from '../../../shared/model/progress-meter.js';
-import type { ProgressListener } from '../../../shared/model/progress.js';
 import { displayText } from '../../../shared/rules/display.js';
 import { bufferRange, gzipMemberEnd, withFileRange, type ByteRange } from '../boot-media/gzip-end.js';
 import { bufferSource, TarFormatError, TarReader } from '../boot-media/tar-reader.js';
 import { ReleaseCache, cacheUnavailable } from '../releases/cache.js';
 import { checkReleaseQuery } from '../releases/catalog.js';
 import { download } from '../releases/download.js';
-import { createDispatcher, DEFAULT_TIMEOUTS, type HttpTimeouts, type OpenOptions } from '../releases/http.js';
+import { createDispatcher, DEFAULT_TIMEOUTS, type OpenOptions } from '../releases/http.js';
 import { DEFAULT_MIRROR } from '../releases/mirror.js';
-import { DEFAULT_RETRY, type RetryPolicy } from '../releases/retry.js';
+import { DEFAULT_RETRY } from '../releases/retry.js';
 import {
   ApkSignatureError,
   apkKeyring,
@@ -36,7 +36,7 @@ export function apkRepositoryUrl(mirror: string, branch: string, repository: str
   return `${mirror.replace(/\/+$/, '')}/${branch}/${repository}/${arch}/${file}`;
 }
 
-export interface FetchApkIndexOptions {
+export interface FetchApkIndexOptions extends MirrorJobOptions {
   /** latest-stable, edge or vX.Y. */
   branch: string;
   arch: string;
@@ -49,13 +49,7 @@ export interface FetchApkIndexOptions {
   cacheDir: string;
   /** Use only the indexes the cache holds from an earlier fetch. */
   offline?: boolean;
-  env: Readonly<Record<string, string | undefined>>;
-  signal?: AbortSignal;
-  onProgress?: ProgressListener;
-  onNote?: (text: string) => void;
   now?: () => number;
-  timeouts?: HttpTimeouts;
-  retry?: RetryPolicy;
 }
 
 export interface ApkIndex {

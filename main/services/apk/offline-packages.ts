@@ -1,12 +1,12 @@
+import type { MirrorJobOptions } from '../releases/mirror-job.js';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../../shared/errors.js';
 import { ProgressMeter } from '../../../shared/model/progress-meter.js';
-import type { ProgressListener } from '../../../shared/model/progress.js';
 import { ReleaseCache, cacheUnavailable } from '../releases/cache.js';
 import { download } from '../releases/download.js';
-import { createDispatcher, DEFAULT_TIMEOUTS, type HttpTimeouts } from '../releases/http.js';
-import { DEFAULT_RETRY, type RetryPolicy } from '../releases/retry.js';
+import { createDispatcher, DEFAULT_TIMEOUTS } from '../releases/http.js';
+import { DEFAULT_RETRY } from '../releases/retry.js';
 import { cacheIndexName, cachePackageName } from './cache-names.js';
 import { apkRepositoryUrl, fetchApkIndexes, verifyApkFile } from './index-fetch.js';
 import { parseApkIndex } from './index-parse.js';
@@ -26,7 +26,7 @@ export interface OfflineRepository {
   name: string;
 }
 
-export interface OfflinePackagesOptions {
+export interface OfflinePackagesOptions extends MirrorJobOptions {
   branch: string;
   arch: string;
   mirror: string;
@@ -40,12 +40,6 @@ export interface OfflinePackagesOptions {
   offline: boolean;
   /** Resolve and count only: the indexes are fetched, the packages are not (apkovl validate --packages). */
   resolveOnly?: boolean;
-  env: Readonly<Record<string, string | undefined>>;
-  signal?: AbortSignal;
-  onProgress?: ProgressListener;
-  onNote?: (text: string) => void;
-  timeouts?: HttpTimeouts;
-  retry?: RetryPolicy;
 }
 
 /** A file for the card's cache/ folder. */

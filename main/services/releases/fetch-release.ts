@@ -1,7 +1,7 @@
+import type { MirrorJobOptions } from './mirror-job.js';
 import { rm } from 'node:fs/promises';
 import { AppError, CancelledError } from '../../../shared/errors.js';
 import { ProgressMeter } from '../../../shared/model/progress-meter.js';
-import type { ProgressListener } from '../../../shared/model/progress.js';
 import { ReleaseCache, cacheUnavailable, type CacheEntry } from './cache.js';
 import {
   branchOf,
@@ -29,7 +29,7 @@ import { catalogUrl, DEFAULT_MIRROR, releasesUrl } from './mirror.js';
 import { DEFAULT_RETRY, retryNote, withRetries, type RetryPolicy } from './retry.js';
 import { trustedKeys, trustedSigner, verifySignature, type TrustedKeys } from './signature.js';
 
-export interface FetchReleaseOptions {
+export interface FetchReleaseOptions extends MirrorJobOptions {
   board: Board;
   arch: string;
   /** x86 ISO flavor. */
@@ -44,14 +44,7 @@ export interface FetchReleaseOptions {
   cacheDir: string;
   /** Use only what is cached (the release index and the file). */
   offline?: boolean;
-  env: Readonly<Record<string, string | undefined>>;
-  signal?: AbortSignal;
-  onProgress?: ProgressListener;
-  /** Retries, waits and other notes for a person. */
-  onNote?: (text: string) => void;
   now?: () => number;
-  timeouts?: HttpTimeouts;
-  retry?: RetryPolicy;
 }
 
 export interface FetchedRelease {
