@@ -288,6 +288,8 @@ export interface DefinitionTarget {
   user: string | null;
   kiosk: boolean;
   ssh: boolean;
+  /** alpine.offline: the machine's packages go on the card (its apk cache). */
+  offline: boolean;
 }
 
 export function definitionTarget(yaml: string): DefinitionTarget {
@@ -309,6 +311,7 @@ export function definitionTarget(yaml: string): DefinitionTarget {
     user: text(user.name) || null,
     kiosk: raw.kiosk !== undefined,
     ssh: object(raw.ssh).enable !== false,
+    offline: alpine.offline === true,
   };
 }
 

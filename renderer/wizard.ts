@@ -37,8 +37,13 @@ export function buildRequest(options: {
   mediaPath: string;
   target: TargetChoice;
   confirmation: Confirmation | null;
+  /**
+   * alpine.offline: the download cache that packages.resolve filled (unprivileged); the build
+   * takes the indexes and packages from there and downloads nothing.
+   */
+  packagesCache?: string;
 }): BuildRequestInput {
-  const { definition, mediaPath, target, confirmation } = options;
+  const { definition, mediaPath, target, confirmation, packagesCache } = options;
   if (definition.path === null) throw new Error('the definition is not saved yet');
   if (target.kind === 'device' && confirmation === null) throw new Error('the drive is not confirmed');
   return {
@@ -59,6 +64,7 @@ export function buildRequest(options: {
           },
     card: {},
     verify: true,
+    ...(packagesCache !== undefined ? { packages: { offline: true, cacheDir: packagesCache } } : {}),
   };
 }
 

@@ -79,6 +79,12 @@ export function createAppHandlers(options: AppHandlersOptions): AppHandlers {
   /** Definitions read from an opened path or saved: the renderer may save over them. */
   const definitions = new Set<string>();
   const cacheDirs = new Set((options.allowedCacheDirs ?? []).map((dir) => path.resolve(dir)));
+  /**
+   * Download caches the unprivileged worker filled with an offline machine's packages
+   * (packages.resolve): a build may read them, never download into them (offline only), so that
+   * an elevated worker takes what the person's own worker fetched and writes nothing there.
+   */
+  const packageCaches = new Set<string>();
   let closing = false;
 
   const slots = {
@@ -260,7 +266,24 @@ export function createAppHandlers(options: AppHandlersOptions): AppHandlers {
         });
       }
       if (media.kind === 'fetch') requireCacheDir(media.cacheDir, 'request.media.cacheDir');
+      const packages = input.request.packages;
+      if (packages?.cacheDir !== undefined && !cacheDirs.has(path.resolve(packages.cacheDir))) {
+        if (!packageCaches.has(path.resolve(packages.cacheDir)))
+          requireCacheDir(packages.cacheDir, 'request.packages.cacheDir');
+        else if (!packages.offline) {
+          throw new AppError('usage', "a build takes the packages.resolve download cache's packages as they are", {
+            location: 'request.packages.offline',
+            hint: 'set packages.offline: the packages were fetched and checked by packages.resolve',
+          });
+        }
+      }
       return forward('card.build', input, context);
+    },
+    'packages.resolve': async (input, context) => {
+      requireCacheDir(input.request.cacheDir, 'request.cacheDir');
+      const summary = await forward('packages.resolve', input, context);
+      if (summary.count?.fetched === true) packageCaches.add(path.resolve(summary.cacheDir));
+      return summary;
     },
     'card.verify': (input, context) => {
       requireCacheDir(input.request.cacheDir, 'request.cacheDir');

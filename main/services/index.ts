@@ -4,7 +4,13 @@ import type { ProgressListener } from '../../shared/model/progress.js';
 import { AppError } from '../../shared/errors.js';
 import type { EraseSummary } from '../../shared/model/erase.js';
 import type { ReleaseQuery } from '../../shared/model/releases.js';
-import type { BuildRequest, EraseRequest, VerifyRequest } from '../../shared/model/requests.js';
+import type {
+  BuildRequest,
+  EraseRequest,
+  PackagesRequest,
+  PackagesSummary,
+  VerifyRequest,
+} from '../../shared/model/requests.js';
 import type { VerifyReport } from '../../shared/model/verify-report.js';
 import type { FileKind } from './files/file-kind.js';
 import type { DeviceIdentity } from '../../shared/model/device-identity.js';
@@ -103,6 +109,11 @@ export interface Services {
     onProgress?: ProgressListener;
     signal?: AbortSignal;
   }): Promise<ValidationResult>;
+  /**
+   * alpine.offline: a definition's packages resolved and counted (with `fetch`, downloaded and
+   * checked into the download cache too); counts are null for a definition without offline.
+   */
+  machinePackages(request: PackagesRequest, job?: JobOptions): Promise<PackagesSummary>;
   /** Boot media for a target: verified, from the cache or a mirror. */
   fetchRelease(
     options: Omit<FetchReleaseOptions, 'env' | 'cacheDir' | 'now'> & { cacheDir?: string },
@@ -161,6 +172,13 @@ export function createServices(dependencies: ServiceDependencies): Services {
     listReleases: async (options) => (await releases()).listReleases({ ...options, env: dependencies.env }),
     listCache: async (cacheDir) => (await cache(cacheDir)).list(),
     pruneCache: async ({ cacheDir, ...options }) => (await cache(cacheDir)).prune(options),
+    machinePackages: async (request, job = {}) =>
+      (await import('./apk/machine-packages.js')).machinePackages(request, {
+        ...job,
+        cacheDir: cacheDirectory(request.cacheDir),
+        env: dependencies.env,
+        sourceDateEpoch: epoch,
+      }),
     async build(request, job = {}) {
       const { buildToDevice, buildToImage } = await import('./build/run-build.js');
       const planContext = {

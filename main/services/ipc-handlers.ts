@@ -95,6 +95,8 @@ export function createHandlers(services: Services, dependencies: HandlerDependen
     'drive.describe': ({ device }) => services.describeTarget(device),
     'card.build': ({ jobId, request }, context) => job(jobId, context, (options) => services.build(request, options)),
     'card.erase': ({ jobId, request }, context) => job(jobId, context, (options) => services.erase(request, options)),
+    'packages.resolve': ({ jobId, request }, context) =>
+      job(jobId, context, (options) => services.machinePackages(request, options)),
     'card.verify': ({ jobId, request }, context) =>
       job(jobId, context, (options) => services.verifyCard(request, options)),
     'definition.save': (input) => services.saveDefinition(input),

@@ -35,5 +35,6 @@ export function withApkKeys(services: Services, apkKeys: readonly string[]): Ser
         job,
       ),
     verifyCard: (request, job) => services.verifyCard({ ...request, apkKeys: merged(request.apkKeys) }, job),
+    machinePackages: (request, job) => services.machinePackages({ ...request, apkKeys: merged(request.apkKeys) }, job),
   };
 }

@@ -5,6 +5,7 @@ import type { ProgressEvent } from '../../shared/model/progress.js';
 import { formatBytes } from '../../shared/model/size.js';
 import { displayText } from '../../shared/rules/display.js';
 import { ErrorPanel } from '../components/ErrorPanel.js';
+import { OfflinePackages } from '../components/OfflinePackages.js';
 import { ProgressBar } from '../components/ProgressBar.js';
 import { ScreenHeading } from '../components/ScreenHeading.js';
 import { definitionTarget, type DefinitionDraft } from '../machine-form.js';
@@ -222,6 +223,9 @@ export function AlpineScreen({
           </div>
         ) : null}
         {failure !== null ? <ErrorPanel error={failure.error} title={failure.title} /> : null}
+        {wanted.offline && draft.path !== null ? (
+          <OfflinePackages client={client} definition={draft.path} secretsFile={draft.secretsPath} />
+        ) : null}
         <div className="actions">
           <button type="button" className="secondary" onClick={onBack}>
             Back

@@ -7,7 +7,8 @@ import { driveTitle } from '../../shared/rules/drive-safety.js';
 import { displayText } from '../../shared/rules/display.js';
 import { ProgressBar } from '../components/ProgressBar.js';
 import { ScreenHeading } from '../components/ScreenHeading.js';
-import type { DefinitionDraft } from '../machine-form.js';
+import { packagesText } from '../components/OfflinePackages.js';
+import { definitionTarget, type DefinitionDraft } from '../machine-form.js';
 import { buildRequest, newJobId, type Confirmation, type MediaChoice, type TargetChoice } from '../wizard.js';
 
 export type WriteOutcome =
@@ -15,9 +16,10 @@ export type WriteOutcome =
   | { kind: 'failed'; error: unknown; phase: Phase }
   | { kind: 'cancelled'; phase: Phase };
 
-type Phase = 'download' | 'build' | 'write' | 'verify';
-const phases: [Phase, string][] = [
+type Phase = 'download' | 'packages' | 'build' | 'write' | 'verify';
+const allPhases: [Phase, string][] = [
   ['download', 'Download'],
+  ['packages', 'Packages'],
   ['build', 'Build'],
   ['write', 'Write'],
   ['verify', 'Verify'],
@@ -29,6 +31,7 @@ interface PhaseState {
 }
 const initial = (): Record<Phase, PhaseState> => ({
   download: { status: 'waiting', progress: null, note: null },
+  packages: { status: 'waiting', progress: null, note: null },
   build: { status: 'waiting', progress: null, note: null },
   write: { status: 'waiting', progress: null, note: null },
   verify: { status: 'waiting', progress: null, note: null },
@@ -41,7 +44,11 @@ function phaseOf(progress: ProgressEvent): Phase | null {
   return progress.phase;
 }
 
-/** Download (when needed), build, write and read back, each with its bytes, speed and time left; cancellable. */
+/**
+ * Download (when needed), the packages of an offline machine (fetched and checked by the
+ * unprivileged worker, before an elevated drive build reads them from its cache), build, write
+ * and read back, each with its bytes, speed and time left; cancellable.
+ */
 export function WriteScreen({
   client,
   draft,
@@ -59,13 +66,18 @@ export function WriteScreen({
   onFetched: (media: MediaChoice) => void;
   onDone: (outcome: WriteOutcome) => void;
 }) {
+  const offline = definitionTarget(draft.yaml).offline;
+  const phases = allPhases.filter(([id]) => offline || id !== 'packages');
   const [state, setState] = useState(initial);
   const [notes, setNotes] = useState<string[]>([]);
   const [cancelling, setCancelling] = useState(false);
   const job = useRef<string | null>(null);
   const current = useRef<Phase>('download');
-  /** The download job reports its signature check as `verify`: all of it is the Download step. */
-  const downloading = useRef(false);
+  /**
+   * The download and packages jobs report their signature checks as `verify`: all of a job's
+   * progress belongs to its own step.
+   */
+  const fixedPhase = useRef<Phase | null>(null);
   const started = useRef(false);
   /** Cancel pressed between two jobs: the next one does not start. */
   const stop = useRef(false);
@@ -76,15 +88,18 @@ export function WriteScreen({
   useEffect(() => {
     const offProgress = client.on('job.progress', ({ jobId, progress }) => {
       if (jobId !== job.current) return;
-      const phase = downloading.current ? 'download' : phaseOf(progress);
+      const phase = fixedPhase.current ?? phaseOf(progress);
       if (phase === null) return;
       setState((before) => {
         const next = { ...before };
         // Earlier steps are done once a later one reports.
-        for (const [id] of phases) {
+        for (const [id] of allPhases) {
           if (id === phase) break;
           if (next[id].status === 'active' || next[id].status === 'waiting')
-            next[id] = { ...next[id], status: id === 'download' && next[id].status === 'waiting' ? 'skipped' : 'done' };
+            next[id] = {
+              ...next[id],
+              status: (id === 'download' || id === 'packages') && next[id].status === 'waiting' ? 'skipped' : 'done',
+            };
         }
         next[phase] = { ...next[phase], status: 'active', progress };
         return next;
@@ -119,7 +134,7 @@ export function WriteScreen({
         current.current = 'download';
         mark('download', { status: 'active' });
         job.current = newJobId('fetch');
-        downloading.current = true;
+        fixedPhase.current = 'download';
         const fetched = await client.invoke('release.fetch', {
           jobId: job.current,
           query: {
@@ -130,7 +145,7 @@ export function WriteScreen({
             mirrors: [media.mirror],
           },
         });
-        downloading.current = false;
+        fixedPhase.current = null;
         onFetched({ ...media, fetched });
         mediaPath = fetched.path;
         mark('download', { status: 'done', note: `${displayText(fetched.fileName)}, verified` });
@@ -139,12 +154,51 @@ export function WriteScreen({
         onDone({ kind: 'cancelled', phase: 'download' });
         return;
       }
+      let packagesCache: string | undefined;
+      if (offline) {
+        current.current = 'packages';
+        mark('packages', { status: 'active' });
+        job.current = newJobId('packages');
+        fixedPhase.current = 'packages';
+        const fetched = await client.invoke('packages.resolve', {
+          jobId: job.current,
+          request: {
+            definition: {
+              file: draft.path ?? '',
+              ...(draft.secretsPath !== null ? { secretsFile: draft.secretsPath } : {}),
+            },
+            bootMedia: mediaPath,
+            fetch: true,
+          },
+        });
+        fixedPhase.current = null;
+        const count = fetched.count;
+        if (count !== null) {
+          packagesCache = fetched.cacheDir;
+          mark('packages', {
+            status: 'done',
+            note: `${packagesText({ ...count, resolved: count.packages })} for the card's apk cache, verified${count.onBootMedia > 0 ? `; ${count.onBootMedia} more on the boot media` : ''}`,
+          });
+        } else {
+          mark('packages', { status: 'skipped', note: 'alpine.offline is off' });
+        }
+        if (stop.current) {
+          onDone({ kind: 'cancelled', phase: 'packages' });
+          return;
+        }
+      }
       current.current = 'build';
       mark('build', { status: 'active' });
       job.current = newJobId('build');
       const summary = await client.invoke('card.build', {
         jobId: job.current,
-        request: buildRequest({ definition: draft, mediaPath, target, confirmation }),
+        request: buildRequest({
+          definition: draft,
+          mediaPath,
+          target,
+          confirmation,
+          ...(packagesCache !== undefined ? { packagesCache } : {}),
+        }),
       });
       job.current = null;
       onDone({ kind: 'done', summary });
@@ -183,7 +237,7 @@ export function WriteScreen({
                           ? 'Nothing to download'
                           : 'Not needed'
                         : phase.status === 'done'
-                          ? `Done${phase.progress && (phase.progress.total ?? phase.progress.bytes) > 0 ? `, ${formatBytes(phase.progress.total ?? phase.progress.bytes)}` : ''}`
+                          ? `Done${id !== 'packages' && phase.progress && (phase.progress.total ?? phase.progress.bytes) > 0 ? `, ${formatBytes(phase.progress.total ?? phase.progress.bytes)}` : ''}`
                           : 'In progress'}
                   </span>
                 </div>

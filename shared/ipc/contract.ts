@@ -6,7 +6,13 @@ import { architectures } from '../model/targets.js';
 import { deviceIdentitySchema } from '../model/device-identity.js';
 import { classifiedDriveSchema } from '../model/drive.js';
 import { eraseSummarySchema } from '../model/erase.js';
-import { buildRequestSchema, eraseRequestSchema, verifyRequestSchema } from '../model/requests.js';
+import {
+  buildRequestSchema,
+  eraseRequestSchema,
+  packagesRequestSchema,
+  packagesSummarySchema,
+  verifyRequestSchema,
+} from '../model/requests.js';
 import { verifyReportSchema } from '../model/verify-report.js';
 import { progressEventSchema } from '../model/progress-schema.js';
 
@@ -99,6 +105,15 @@ export const contract = {
     'card.build': {
       input: z.object({ jobId: z.string().min(1), request: buildRequestSchema }),
       output: buildSummarySchema,
+    },
+    /**
+     * alpine.offline: the definition's packages resolved against its repositories' signed
+     * indexes, with count and size (a missing package or a conflict is an error naming it);
+     * with `fetch`, every package downloaded and checked into the download cache as well.
+     */
+    'packages.resolve': {
+      input: z.object({ jobId: z.string().min(1), request: packagesRequestSchema }),
+      output: packagesSummarySchema,
     },
     /** Examine a card or card image: the report says what is fine, what is wrong, what to do. */
     'card.verify': {

@@ -125,3 +125,53 @@ export const eraseRequestSchema = z.strictObject({
   label: z.string().optional(),
 });
 export type EraseRequest = z.infer<typeof eraseRequestSchema>;
+
+/**
+ * The packages of an offline machine (alpine.offline), resolved against the signed indexes of
+ * its repositories: counted before writing, and with `fetch` downloaded and checked into the
+ * download cache (the app does this unprivileged, before an elevated drive build reads them
+ * from there with `packages.offline`).
+ */
+export const packagesRequestSchema = z.strictObject({
+  definition: z.strictObject({
+    file: filePath('a machine definition (.yml)'),
+    secretsFile: z.string().trim().min(1).optional(),
+  }),
+  /** The boot media: their release picks the branch, and the packages their apks/ holds are not fetched. */
+  bootMedia: z.string().trim().min(1).optional(),
+  /** Download and check every package the card needs, not only the indexes. */
+  fetch: z.boolean().default(false),
+  /** Extra trusted apk signing keys (PEM public key files). */
+  apkKeys: z.array(z.string().trim().min(1)).default([]),
+  /** Use only the indexes (and packages) the download cache holds. */
+  offline: z.boolean().default(false),
+  cacheDir: z.string().min(1).optional(),
+});
+export type PackagesRequest = z.infer<typeof packagesRequestSchema>;
+
+/** What a packages request found: null counts when the definition does not ask for alpine.offline. */
+export const packagesSummarySchema = z.object({
+  /** The definition asks for alpine.offline. */
+  offline: z.boolean(),
+  count: z
+    .object({
+      /** The repository branch resolved against (e.g. v3.22). */
+      branch: z.string(),
+      repositories: z.array(z.string()),
+      /** Packages the world resolves to (the boot media's among them, when they were given). */
+      resolved: z.number(),
+      /** Packages for the card's cache/ folder (not on the boot media), and their bytes. */
+      packages: z.number(),
+      packageBytes: z.number(),
+      indexes: z.number(),
+      indexBytes: z.number(),
+      /** Resolved packages the boot media carry (0 when no boot media were given). */
+      onBootMedia: z.number(),
+      /** The packages were downloaded (or found) and checked in the cache, not only counted. */
+      fetched: z.boolean(),
+    })
+    .nullable(),
+  /** The download cache the indexes and packages are in. */
+  cacheDir: z.string(),
+});
+export type PackagesSummary = z.infer<typeof packagesSummarySchema>;

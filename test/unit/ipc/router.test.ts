@@ -27,6 +27,7 @@ function handlers(overrides: Partial<Handlers> = {}): Handlers {
     'drives.list': unused,
     'drive.describe': unused,
     'card.verify': unused,
+    'packages.resolve': unused,
     'job.cancel': ({ jobId }) => Promise.resolve({ cancelled: jobId === 'known' }),
     'definition.save': unused,
     'dialog.open-file': unused,
