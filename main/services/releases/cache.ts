@@ -208,7 +208,41 @@ export class ReleaseCache {
       const pid = Number(/\.(\d+)\.[0-9a-f]+\.partial$/.exec(name)?.[1]);
       if (!Number.isInteger(pid) || !alive(pid)) await rm(path.join(tmp, name), { force: true });
     }
+    await this.pruneRecords();
     return removed;
+  }
+
+  /**
+   * The records that point into the cache by content (the last verified apk index of each
+   * repository, the file of each package: `apk-indexes/`, `apk-packages/`) whose entry is gone,
+   * removed with it: an offline build then says "not cached", not "the cached copy is gone".
+   */
+  private async pruneRecords(): Promise<void> {
+    for (const folder of RECORD_FOLDERS) {
+      const root = path.join(this.directory, folder);
+      const names = await readdir(root, { recursive: true, encoding: 'utf8' }).catch(() => [] as string[]);
+      // Deepest first, so that a folder emptied here is seen empty when its turn comes.
+      for (const name of names.sort((left, right) => right.length - left.length)) {
+        const file = path.join(root, name);
+        const info = await stat(file).catch(() => null);
+        if (info === null) continue;
+        if (info.isDirectory()) {
+          if ((await readdir(file).catch(() => ['?'])).length === 0) await rm(file, { recursive: true, force: true });
+          continue;
+        }
+        const pid = Number(/\.(\d+)\.partial$/.exec(name)?.[1]);
+        if (name.endsWith('.partial')) {
+          if (!Number.isInteger(pid) || !alive(pid)) await rm(file, { force: true });
+          continue;
+        }
+        if (!name.endsWith('.json')) continue;
+        const sha256 = await readFile(file, 'utf8')
+          .then((text) => (JSON.parse(text) as { sha256?: unknown }).sha256)
+          .catch(() => null);
+        if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256) || (await this.readMeta(sha256)) === null)
+          await rm(file, { force: true });
+      }
+    }
   }
 
   /** Release indexes, kept for --offline. */
@@ -242,6 +276,9 @@ export class ReleaseCache {
     return found;
   }
 }
+
+/** Folders of records that name a cache entry by its sha256 (main/services/apk). */
+const RECORD_FOLDERS = ['apk-indexes', 'apk-packages'];
 
 export interface CachedCatalog {
   path: string;
