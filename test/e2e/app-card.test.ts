@@ -18,6 +18,8 @@ import { missing } from '../helpers/requirements.js';
 import { chromiumPath, haveChromium, openRenderer, type Harness } from '../helpers/renderer-harness.js';
 import { createSyntheticRpiMedia } from '../helpers/synthetic-media.js';
 import { makeSigningKeys, mirrorFiles } from '../helpers/synthetic-mirror.js';
+import { makeApkKey, syntheticApkRepo } from '../helpers/synthetic-apk-repo.js';
+import { kioskRepositories } from '../helpers/offline-repo.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { throttleUnavailable } from '../helpers/throttle.js';
 import { listDrives } from '../../main/services/drives/drive-service.js';
@@ -26,8 +28,9 @@ import { focused, shot } from './screens.js';
 
 /**
  * The app as a user drives it, on a real block device: a loop device over a sparse file plays
- * the SD card, a loopback mirror plays Alpine's (signed with a test key the harness trusts, as
- * --trusted-key would), and the download cache is private to this file.
+ * the SD card, a loopback mirror plays Alpine's (releases signed with a test key the harness
+ * trusts, as --trusted-key would, and a signed package repository with everything the kiosk
+ * needs, trusted as --apk-key would), and the download cache is private to this file.
  */
 const MiB = 1024 * 1024;
 const FILE = 'alpine-rpi-3.22.2-aarch64.tar.gz';
@@ -37,6 +40,7 @@ let mirror: MirrorServer;
 let harness: Harness;
 let target: string;
 let cacheDir: string;
+let apkKeyFile: string;
 const loops = new LoopDevices();
 
 /**
@@ -112,17 +116,29 @@ describeWithLoopDevices('the app writes and verifies a card on a loop device', (
     const keys = await makeSigningKeys();
     const trustedKeyFile = path.join(temp.dir, 'release-key.asc');
     writeFileSync(trustedKeyFile, keys.alpine.armoredPublic);
+    const apkKey = makeApkKey('apkovl-e2e@example.org-0e2e0e2e.rsa.pub');
+    apkKeyFile = path.join(temp.dir, apkKey.name);
+    writeFileSync(apkKeyFile, apkKey.publicPem);
+    const packages = syntheticApkRepo({
+      branch: 'v3.22',
+      arch: 'aarch64',
+      repositories: kioskRepositories(),
+      key: apkKey,
+    });
     mirror = await startMirror(
-      await mirrorFiles(
-        [{ file: FILE, source: media.tarball, flavor: 'alpine-rpi', arch: 'aarch64', version: '3.22.2' }],
-        keys.alpine.privateKey,
-      ),
+      new Map([
+        ...(await mirrorFiles(
+          [{ file: FILE, source: media.tarball, flavor: 'alpine-rpi', arch: 'aarch64', version: '3.22.2' }],
+          keys.alpine.privateKey,
+        )),
+        ...packages.files,
+      ]),
     );
     const backing = path.join(temp.dir, 'card.bin');
     writeFileSync(backing, '');
     truncateSync(backing, 600 * MiB);
     target = loops.attach(backing);
-    harness = await openRenderer({ env: { APKOVL_CACHE_DIR: cacheDir }, trustedKeyFile });
+    harness = await openRenderer({ env: { APKOVL_CACHE_DIR: cacheDir }, trustedKeyFile, apkKeyFile });
   });
   afterAll(async () => {
     await harness?.close();
@@ -131,17 +147,18 @@ describeWithLoopDevices('the app writes and verifies a card on a loop device', (
     temp?.cleanup();
   });
 
-  it('creates a kiosk card: template, Alpine from the mirror, the loop device, confirm, write, result', async () => {
+  it('creates an offline kiosk card: template, Alpine and its packages from the mirror, the loop device, confirm, write, result', async () => {
     const { page } = harness;
     await page.getByRole('button', { name: /Create a card/ }).click();
     await page.getByRole('button', { name: 'Pi kiosk' }).click();
     await expect.poll(() => page.inputValue('#hostname')).toBe('kiosk-hall');
     await page.fill('#sshKey', KEY);
     await page.fill('#kioskUrl', 'https://departures.example/hall');
-    // The test mirror serves no package repository (and the app cannot pass --apk-key yet): this
-    // card leaves alpine.offline off and installs its packages at first boot, as before issue 9.
+    // alpine.offline stays on (the template's default); its packages come from the test mirror.
     await page.getByRole('tab', { name: /YAML/ }).click();
-    await page.fill('#yaml', (await page.inputValue('#yaml')).replace('offline: true', 'offline: false'));
+    const yaml = await page.inputValue('#yaml');
+    expect(yaml).toMatch(/^ {2}offline: true/m);
+    await page.fill('#yaml', yaml.replace(/^alpine:\n/m, `alpine:\n  mirror: ${mirror.url}/alpine\n`));
     await page.getByRole('tab', { name: /Form/ }).click();
     const definition = path.join(temp.dir, 'kiosk-hall.yml');
     harness.dialogAnswers.push(definition);
@@ -150,6 +167,11 @@ describeWithLoopDevices('the app writes and verifies a card on a loop device', (
     // Alpine: the mirror's releases for aarch64, not cached, then downloaded with progress.
     await page.getByRole('heading', { name: 'Alpine boot media' }).waitFor();
     expect(await focused(page)).toMatch(/^H2 Alpine boot media/);
+    // The machine's packages, resolved against the signed indexes: count and size before writing.
+    await expect
+      .poll(() => page.textContent('.packages-status'), { timeout: 30_000 })
+      .toMatch(/^\d+ packages, [\d.]+ MiB go on the card with their signed indexes \(main, community of v3\.22\)/);
+    const counted = /^(\d+) packages/.exec((await page.textContent('.packages-status')) ?? '')?.[1];
     await page.fill('#mirror', `${mirror.url}/alpine`);
     await expect.poll(() => page.textContent('#release')).toContain(FILE);
     await expect.poll(() => page.textContent('.media-status')).toMatch(/Not downloaded/);
@@ -197,6 +219,14 @@ describeWithLoopDevices('the app writes and verifies a card on a loop device', (
     await page.getByRole('button', { name: 'Erase and write' }).click();
 
     await page.getByRole('heading', { name: 'Writing the card' }).waitFor();
+    // The packages are fetched (by the unprivileged worker) as their own step, before the build.
+    await expect
+      .poll(() => page.locator('li.phase').first().getAttribute('aria-label'), { timeout: 60_000 })
+      .toMatch(/^Download: (done|skipped)/);
+    await expect
+      .poll(() => page.textContent('li[aria-label^="Packages"]'), { timeout: 60_000 })
+      .toMatch(/for the card's apk cache, verified/);
+    await shot(page, 'write-packages');
     await page.getByRole('heading', { name: 'The card is ready' }).waitFor({ timeout: 120_000 });
     expect(await focused(page)).toMatch(/^H2 The card is ready/);
     await shot(page, 'result-card');
@@ -221,6 +251,15 @@ describeWithLoopDevices('the app writes and verifies a card on a loop device', (
     const files = mtoolsPaths(image);
     expect(files).toContain('kiosk-hall.apkovl.tar.gz');
     expect(files).not.toContain('alpine.apkovl.tar.gz');
+    // The offline packages in the card's apk cache: every resolved one (none is on these media)
+    // and the two signed indexes, chromium among them, fetched once, by the packages step.
+    const cache = files.filter((name) => name.startsWith('cache/'));
+    expect(cache.filter((name) => name.endsWith('.apk'))).toHaveLength(Number(counted));
+    expect(cache.filter((name) => name.startsWith('cache/APKINDEX.'))).toHaveLength(2);
+    expect(cache.some((name) => name.startsWith('cache/chromium-141.0.7390.65-r0.'))).toBe(true);
+    expect(mirror.requests.filter((request) => request.path.endsWith('/chromium-141.0.7390.65-r0.apk'))).toHaveLength(
+      1,
+    );
   });
 
   it('verifies the good card against its definition, and a corrupted copy', async () => {

@@ -1,4 +1,5 @@
 import type { SyntheticPackage } from './synthetic-apk-repo.js';
+import { pseudoRandomBytes } from './synthetic-media.js';
 
 /**
  * Package sets for synthetic signed repositories (synthetic-apk-repo.ts) that offline machines
@@ -77,7 +78,7 @@ export function kioskRepositories(chromiumBytes = 3 << 20): Record<string, Synth
         name: 'mesa-dri-gallium',
         version: '25.1.9-r0',
         depends: [libc],
-        files: { 'usr/lib/dri/x': Buffer.alloc(400_000, 7) },
+        files: { 'usr/lib/dri/x': pseudoRandomBytes('mesa', 400_000) },
       },
       simple('font-dejavu', '2.37-r6', []),
     ],
@@ -90,7 +91,7 @@ export function kioskRepositories(chromiumBytes = 3 << 20): Record<string, Synth
         name: 'chromium',
         version: '141.0.7390.65-r0',
         depends: [libc, 'mesa-dri-gallium', 'font-dejavu'],
-        files: { 'usr/lib/chromium/chrome': Buffer.alloc(chromiumBytes, 1) },
+        files: { 'usr/lib/chromium/chrome': pseudoRandomBytes('chromium', chromiumBytes) },
       },
     ],
   };

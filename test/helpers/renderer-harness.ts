@@ -55,6 +55,8 @@ export interface HarnessOptions {
    * release commands take no key, so the test composition sets it for a synthetic mirror.
    */
   trustedKeyFile?: string;
+  /** An apk signing key trusted besides Alpine's (`apkovl worker --apk-key`), for a synthetic package repository. */
+  apkKeyFile?: string;
   /** What app.info says about drive access. */
   deviceAccess?: CommandOutput<'app.info'>['deviceAccess'];
 }
@@ -130,6 +132,7 @@ export async function openRenderer(options: HarnessOptions = {}): Promise<Harnes
           cliPath,
           'worker',
           ...(options.trustedKeyFile !== undefined ? ['--trusted-key', options.trustedKeyFile] : []),
+          ...(options.apkKeyFile !== undefined ? ['--apk-key', options.apkKeyFile] : []),
         ],
         env: workerEnv,
       }),
