@@ -5,6 +5,8 @@ import type { HandlerContext, Handlers } from '../../shared/ipc/router.js';
 import type { FileDialogs } from '../services/ipc-handlers.js';
 import { secretsPathFor } from '../services/machine/save-definition.js';
 import type { RecentStore } from './recent-store.js';
+import type { SettingsStore } from './settings-store.js';
+import { readFile } from 'node:fs/promises';
 import { assertReadable, errorFrom, hostnameOf, touchesDevice } from './request-rules.js';
 import { startWorker, type DescribeExit, type WorkerClient, type WorkerEvent } from './worker-client.js';
 import type { WorkerCommand } from './worker-command.js';
@@ -20,6 +22,8 @@ export interface AppHandlersOptions {
   deviceAccess: DeviceAccess;
   dialogs: FileDialogs;
   recent: RecentStore;
+  /** The app's settings (trusted package-repository keys); none kept without it. */
+  settings?: SettingsStore;
   /** The unprivileged worker, started on the first request that needs one (again if it died). */
   worker: () => WorkerCommand | Promise<WorkerCommand>;
   /**
@@ -199,6 +203,45 @@ export function createAppHandlers(options: AppHandlersOptions): AppHandlers {
     });
   }
 
+  /** The requests that check apk signatures, with the keys the person chose to trust added. */
+  async function withSettingsKeys<C extends 'card.build' | 'card.verify' | 'packages.resolve'>(
+    command: C,
+    input: CommandParsedInput<C>,
+  ): Promise<CommandParsedInput<C>> {
+    const keys = options.settings === undefined ? [] : (await options.settings.read()).apkKeys;
+    if (keys.length === 0) return input;
+    const merged = (named: readonly string[] | undefined) => [...new Set([...(named ?? []), ...keys])];
+    if (command === 'card.build') {
+      const { request } = input as CommandParsedInput<'card.build'>;
+      const packages = { offline: false, ...request.packages, apkKeys: merged(request.packages?.apkKeys) };
+      return { ...input, request: { ...request, packages } };
+    }
+    const { request } = input as CommandParsedInput<'card.verify'> | CommandParsedInput<'packages.resolve'>;
+    return { ...input, request: { ...request, apkKeys: merged(request.apkKeys) } } as CommandParsedInput<C>;
+  }
+
+  /** A key to trust: chosen with the Open dialog, and a PEM public key. */
+  async function checkApkKey(file: string, index: number): Promise<string> {
+    const resolved = path.resolve(file);
+    const field = `apkKeys.${index}`;
+    if (!opened.has(resolved)) {
+      throw new AppError('usage', 'a key to trust must be chosen with the Open dialog', {
+        location: field,
+        hint: 'choose the file with dialog.open-file, then send the path it gave',
+      });
+    }
+    const text = await readFile(resolved, 'utf8').catch((error: unknown) => {
+      throw new AppError('not-found', `cannot read ${resolved}: ${(error as Error).message}`, { location: field });
+    });
+    if (!/-----BEGIN (RSA )?PUBLIC KEY-----/.test(text)) {
+      throw new AppError('invalid-input', `${path.basename(resolved)} is not an apk signing key (a PEM public key)`, {
+        location: field,
+        hint: 'choose the .rsa.pub file of the repository (as in /etc/apk/keys)',
+      });
+    }
+    return resolved;
+  }
+
   async function remember(file: string, yaml: string): Promise<void> {
     try {
       await options.recent.record({ path: file, hostname: hostnameOf(yaml) });
@@ -209,6 +252,13 @@ export function createAppHandlers(options: AppHandlersOptions): AppHandlers {
 
   const handlers: Handlers = {
     'app.info': () => Promise.resolve({ ...options.app, deviceAccess: options.deviceAccess }),
+    'settings.get': async () => ({ apkKeys: (await options.settings?.read())?.apkKeys ?? [] }),
+    'settings.set': async ({ apkKeys }) => {
+      if (options.settings === undefined) throw new AppError('usage', 'this app keeps no settings');
+      const checked: string[] = [];
+      for (const [index, file] of apkKeys.entries()) checked.push(await checkApkKey(file, index));
+      return options.settings.write({ apkKeys: [...new Set(checked)] });
+    },
     'recent.list': async () => {
       const listed = await options.recent.list();
       for (const entry of listed) opened.add(path.resolve(entry.path));
@@ -257,7 +307,7 @@ export function createAppHandlers(options: AppHandlersOptions): AppHandlers {
       await remember(file, input.yaml);
       return result;
     },
-    'card.build': (input, context) => {
+    'card.build': async (input, context) => {
       const { destination, media } = input.request;
       if (destination.kind === 'image' && !saveApproved.has(path.resolve(destination.path))) {
         throw new AppError('usage', 'the image file was not chosen with the Save dialog', {
@@ -277,17 +327,17 @@ export function createAppHandlers(options: AppHandlersOptions): AppHandlers {
           });
         }
       }
-      return forward('card.build', input, context);
+      return forward('card.build', await withSettingsKeys('card.build', input), context);
     },
     'packages.resolve': async (input, context) => {
       requireCacheDir(input.request.cacheDir, 'request.cacheDir');
-      const summary = await forward('packages.resolve', input, context);
+      const summary = await forward('packages.resolve', await withSettingsKeys('packages.resolve', input), context);
       if (summary.count?.fetched === true) packageCaches.add(path.resolve(summary.cacheDir));
       return summary;
     },
-    'card.verify': (input, context) => {
+    'card.verify': async (input, context) => {
       requireCacheDir(input.request.cacheDir, 'request.cacheDir');
-      return forward('card.verify', input, context);
+      return forward('card.verify', await withSettingsKeys('card.verify', input), context);
     },
     'release.status': (input, context) => {
       requireCacheDir(input.cacheDir, 'cacheDir');

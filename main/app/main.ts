@@ -7,6 +7,7 @@ import { menuTemplate } from './menu-template.js';
 import { registerAppScheme, serveApp } from './protocol.js';
 import { createQuitGuard } from './quit-guard.js';
 import { createRecentStore } from './recent-store.js';
+import { createSettingsStore } from './settings-store.js';
 import { hardenSession } from './security.js';
 import { createMainWindow } from './window.js';
 import { workerSetup } from './app-setup.js';
@@ -37,6 +38,7 @@ async function start(): Promise<void> {
     }),
     dialogs: electronDialogs(),
     recent: createRecentStore({ directory: app.getPath('userData') }),
+    settings: createSettingsStore({ directory: app.getPath('userData') }),
     log,
   });
   app.on(

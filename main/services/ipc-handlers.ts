@@ -38,6 +38,11 @@ function releaseOptions(query: ReleaseQuery) {
   };
 }
 
+const noSettings = () =>
+  new AppError('usage', 'this process keeps no settings; the desktop app does', {
+    hint: 'give apk keys with --apk-key',
+  });
+
 export function createHandlers(services: Services, dependencies: HandlerDependencies): Handlers {
   const jobs = new Map<string, AbortController>();
   /** A long command: progress and notes as events under its job id, cancellable by job.cancel. */
@@ -62,6 +67,8 @@ export function createHandlers(services: Services, dependencies: HandlerDependen
         throw new AppError('usage', 'this process keeps no list of recent definitions; the desktop app does');
       return { definitions: await dependencies.recent.list() };
     },
+    'settings.get': () => Promise.reject(noSettings()),
+    'settings.set': () => Promise.reject(noSettings()),
     'file.kind': async ({ path }) => ({ kind: await services.fileKind(path) }),
     'templates.list': async () => {
       const { templates } = await import('./machine/templates.js');

@@ -3,6 +3,7 @@ import { IpcError, type Client } from '../../shared/ipc/client.js';
 import type { PackagesSummary } from '../../shared/model/requests.js';
 import type { ProgressEvent } from '../../shared/model/progress.js';
 import { formatBytes } from '../../shared/model/size.js';
+import { displayText } from '../../shared/rules/display.js';
 import { ErrorPanel } from './ErrorPanel.js';
 import { ProgressBar } from './ProgressBar.js';
 import { newJobId } from '../wizard.js';
@@ -43,6 +44,34 @@ export function OfflinePackages({
   const [running, setRunning] = useState(false);
   const [attempt, setAttempt] = useState(0);
   const job = useRef<string | null>(null);
+  const [keys, setKeys] = useState<string[]>([]);
+  const [keyFailure, setKeyFailure] = useState<unknown>(null);
+
+  useEffect(() => {
+    client.invoke('settings.get', {}).then(
+      (settings) => setKeys(settings.apkKeys),
+      () => setKeys([]),
+    );
+  }, [client]);
+
+  /** Trust these keys from now on (kept by the app), and resolve again with them. */
+  async function trust(next: string[]): Promise<void> {
+    setKeyFailure(null);
+    try {
+      setKeys((await client.invoke('settings.set', { apkKeys: next })).apkKeys);
+      setAttempt((value) => value + 1);
+    } catch (error) {
+      setKeyFailure(error);
+    }
+  }
+
+  async function chooseKey(): Promise<void> {
+    const chosen = await client.invoke('dialog.open-file', {
+      title: 'A package repository’s signing key',
+      filters: [{ name: 'apk signing keys (.rsa.pub, .pem)', extensions: ['pub', 'pem'] }],
+    });
+    if (chosen.path !== null) await trust([...keys, chosen.path]);
+  }
 
   useEffect(
     () =>
@@ -104,16 +133,40 @@ export function OfflinePackages({
           <p className="muted">alpine.offline is off: the machine installs its packages from the mirror at boot.</p>
         ) : null}
       </div>
-      {failure !== null ? (
-        <>
-          <ErrorPanel error={failure} title="The machine’s packages cannot be resolved" />
-          <div className="actions">
+      {failure !== null ? <ErrorPanel error={failure} title="The machine’s packages cannot be resolved" /> : null}
+      <div className="apk-keys">
+        <p className="help" id="apk-keys-help">
+          Package signatures are checked against Alpine’s keys
+          {keys.length > 0 ? ' and these, kept by the app for every card:' : '.'}
+        </p>
+        {keys.length > 0 ? (
+          <ul aria-label="Trusted package keys">
+            {keys.map((key) => (
+              <li key={key}>
+                <code>{displayText(key.split(/[\\/]/).pop() ?? key)}</code>{' '}
+                <button
+                  type="button"
+                  className="link"
+                  onClick={() => void trust(keys.filter((other) => other !== key))}
+                >
+                  Stop trusting
+                </button>
+              </li>
+            ))}
+          </ul>
+        ) : null}
+        {keyFailure !== null ? <ErrorPanel error={keyFailure} title="The key was not added" /> : null}
+        <div className="actions">
+          <button type="button" className="secondary" onClick={() => void chooseKey()} aria-describedby="apk-keys-help">
+            Trust another package-repository key…
+          </button>
+          {failure !== null ? (
             <button type="button" className="secondary" onClick={() => setAttempt((value) => value + 1)}>
               Try again
             </button>
-          </div>
-        </>
-      ) : null}
+          ) : null}
+        </div>
+      </div>
     </section>
   );
 }

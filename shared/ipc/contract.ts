@@ -46,6 +46,19 @@ export const contract = {
         definitions: z.array(z.object({ path: z.string(), hostname: z.string().nullable(), usedAt: z.string() })),
       }),
     },
+    /**
+     * The app's settings (kept by the app, not the CLI): package-repository signing keys (PEM
+     * files chosen with the Open dialog) trusted besides Alpine's for offline packages and card
+     * checks, as `--apk-key` does.
+     */
+    'settings.get': {
+      input: z.object({}),
+      output: z.object({ apkKeys: z.array(z.string()) }),
+    },
+    'settings.set': {
+      input: z.object({ apkKeys: z.array(z.string().min(1)) }),
+      output: z.object({ apkKeys: z.array(z.string()) }),
+    },
     /** What a file is, by its content: a machine definition, an apkovl or boot media. */
     'file.kind': {
       input: z.object({ path: z.string().min(1) }),

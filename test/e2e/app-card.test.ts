@@ -367,7 +367,8 @@ describeWithLoopDevices('the app writes and verifies a card on a loop device', (
       await page.getByRole('button', { name: /Create a card/ }).click();
       other.dialogAnswers.push(path.join(temp.dir, 'kiosk-hall.yml'));
       await page.getByRole('button', { name: 'Open .yml…' }).click();
-      await expect.poll(() => page.inputValue('#hostname')).toBe('kiosk-hall');
+      // A new harness: its first worker starts now (slow while other suites run).
+      await expect.poll(() => page.inputValue('#hostname'), { timeout: 15_000 }).toBe('kiosk-hall');
       await page.getByRole('button', { name: 'Next: Alpine' }).click();
       await page.fill('#mirror', `${mirror.url}/alpine`);
       await expect.poll(() => page.textContent('.media-status')).toMatch(/Not downloaded/);

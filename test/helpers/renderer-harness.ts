@@ -8,6 +8,7 @@ import { createRouter } from '../../shared/ipc/router.js';
 import type { CommandOutput } from '../../shared/ipc/contract.js';
 import { createAppHandlers } from '../../main/app/app-handlers.js';
 import { createRecentStore } from '../../main/app/recent-store.js';
+import { createSettingsStore } from '../../main/app/settings-store.js';
 import type { FileDialogs } from '../../main/services/ipc-handlers.js';
 import { cliPath } from './cli.js';
 import { makeTempDir } from './temp.js';
@@ -116,6 +117,7 @@ export async function openRenderer(options: HarnessOptions = {}): Promise<Harnes
   // The app's list of recent definitions, in a private folder.
   const state = makeTempDir('apkovl-harness-');
   const recent = createRecentStore({ directory: state.dir });
+  const settings = createSettingsStore({ directory: state.dir });
   const workerEnv = Object.fromEntries(
     Object.entries(options.env ?? {}).filter((entry): entry is [string, string] => entry[1] !== undefined),
   );
@@ -125,6 +127,7 @@ export async function openRenderer(options: HarnessOptions = {}): Promise<Harnes
       deviceAccess: options.deviceAccess ?? { mode: 'privileged', detail: null },
       dialogs,
       recent,
+      settings,
       // The app in development starts `node dist/cli/apkovl.mjs worker` the same way.
       worker: () => ({
         command: process.execPath,

@@ -6,6 +6,7 @@ import { createRouter } from '../../shared/ipc/router.js';
 import type { PackagesSummary } from '../../shared/model/requests.js';
 import { createAppHandlers, type AppHandlers } from '../../main/app/app-handlers.js';
 import { createRecentStore } from '../../main/app/recent-store.js';
+import { createSettingsStore } from '../../main/app/settings-store.js';
 import type { WorkerCommand } from '../../main/app/worker-command.js';
 import { cliPath } from '../helpers/cli.js';
 import { mtoolsPaths } from '../helpers/external-tools.js';
@@ -84,21 +85,26 @@ function definition(packages: string[]): string {
 }
 
 /** The worker as the app starts it, with the apk key and its own download cache. */
-const worker = (cacheDir: string): WorkerCommand => ({
+const worker = (cacheDir: string, trustKey = true): WorkerCommand => ({
   command: process.execPath,
-  args: [cliPath, 'worker', '--apk-key', keyFile],
+  args: [cliPath, 'worker', ...(trustKey ? ['--apk-key', keyFile] : [])],
   env: { APKOVL_CACHE_DIR: cacheDir },
 });
 
-function app(options: { saves?: string[]; privileged?: boolean; cache?: string } = {}) {
+function app(
+  options: { saves?: string[]; opens?: string[]; privileged?: boolean; cache?: string; settingsDir?: string } = {},
+) {
   const saves = [...(options.saves ?? [])];
+  const opens = [...(options.opens ?? [])];
   const events: { name: string; payload: { jobId?: string; progress?: { phase: string; label: string } } }[] = [];
   const handlers = createAppHandlers({
     app: { name: 'Apkovl Studio', version: '0.0.0-test', platform: process.platform },
     deviceAccess: options.privileged ? { mode: 'privileged', detail: null } : { mode: 'prompt', detail: null },
-    dialogs: { openFile: async () => null, saveFile: async () => saves.shift() ?? null },
+    dialogs: { openFile: async () => opens.shift() ?? null, saveFile: async () => saves.shift() ?? null },
     recent: createRecentStore({ directory: path.join(temp.dir, 'user-data') }),
-    worker: () => worker(options.cache ?? userCache),
+    ...(options.settingsDir !== undefined ? { settings: createSettingsStore({ directory: options.settingsDir }) } : {}),
+    // With settings, the workers trust only what the settings say.
+    worker: () => worker(options.cache ?? userCache, options.settingsDir === undefined),
     // The elevated worker: root's own download cache, which must stay empty.
     elevated: async () => worker(rootCache),
   });
@@ -215,6 +221,38 @@ describe('app handlers: the packages of an offline machine', () => {
       ok: false,
       error: { code: 'usage', location: 'request.packages.offline' },
     });
+  });
+});
+
+describe('app handlers: the package keys the person trusts', () => {
+  it('keeps a key chosen with the Open dialog and adds it to every request that checks apk signatures', async () => {
+    const settingsDir = path.join(temp.dir, 'settings');
+    const notKey = path.join(temp.dir, 'notes.txt');
+    writeFileSync(notKey, 'not a key\n');
+    const first = app({ settingsDir, cache: path.join(temp.dir, 'cache-keys'), opens: [notKey, keyFile] });
+    const count = (jobId: string, call = first.call) =>
+      call('packages.resolve', { jobId, request: { definition: { file: definition(['app']) } } });
+    // Alpine's keys only: the synthetic repository's index is refused.
+    expect(await count('keys-1')).toMatchObject({ ok: false, error: { code: 'invalid-media' } });
+    expect(value(await first.call('settings.get', {}))).toEqual({ apkKeys: [] });
+    expect(await first.call('settings.set', { apkKeys: [keyFile] })).toMatchObject({
+      ok: false,
+      error: { code: 'usage', location: 'apkKeys.0' },
+    });
+    value(await first.call('dialog.open-file', { title: 'Key', filters: [] }));
+    expect(await first.call('settings.set', { apkKeys: [notKey] })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-input', location: 'apkKeys.0' },
+    });
+    value(await first.call('dialog.open-file', { title: 'Key', filters: [] }));
+    expect(value(await first.call('settings.set', { apkKeys: [keyFile] }))).toEqual({ apkKeys: [keyFile] });
+    expect(value<PackagesSummary>(await count('keys-2')).count).toMatchObject({ resolved: 10 });
+    // Kept for the next start of the app.
+    const second = app({ settingsDir, cache: path.join(temp.dir, 'cache-keys') });
+    expect(value(await second.call('settings.get', {}))).toEqual({ apkKeys: [keyFile] });
+    expect((await count('keys-3', second.call)).ok).toBe(true);
+    expect(value(await second.call('settings.set', { apkKeys: [] }))).toEqual({ apkKeys: [] });
+    expect(await count('keys-4', second.call)).toMatchObject({ ok: false, error: { code: 'invalid-media' } });
   });
 });
 

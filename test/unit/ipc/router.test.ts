@@ -28,6 +28,8 @@ function handlers(overrides: Partial<Handlers> = {}): Handlers {
     'drive.describe': unused,
     'card.verify': unused,
     'packages.resolve': unused,
+    'settings.get': unused,
+    'settings.set': unused,
     'job.cancel': ({ jobId }) => Promise.resolve({ cancelled: jobId === 'known' }),
     'definition.save': unused,
     'dialog.open-file': unused,
