@@ -217,7 +217,7 @@ export function createAppHandlers(options: AppHandlersOptions): AppHandlers {
       return { ...input, request: { ...request, packages } };
     }
     const { request } = input as CommandParsedInput<'card.verify'> | CommandParsedInput<'packages.resolve'>;
-    return { ...input, request: { ...request, apkKeys: merged(request.apkKeys) } } as CommandParsedInput<C>;
+    return { ...input, request: { ...request, apkKeys: merged(request.apkKeys) } };
   }
 
   /** A key to trust: chosen with the Open dialog, and a PEM public key. */
