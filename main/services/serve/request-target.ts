@@ -25,7 +25,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9:._-]*$/;
 const refuse = (status: 400 | 404 | 405, reason: string): RequestTarget => ({ kind: 'refused', status, reason });
 
 export function parseRequestTarget(method: string, target: string): RequestTarget {
-  if (method !== 'GET' && method !== 'HEAD') return refuse(405, `method ${method} refused: only GET and HEAD`);
+  if (method !== 'GET' && method !== 'HEAD') return refuse(405, `the method ${method} (only GET and HEAD are served)`);
   if (!target.startsWith('/')) return refuse(400, 'not a path (an absolute URL or another request-target form)');
   if (target.startsWith('//')) return refuse(400, 'a path starting with // (a network-path reference)');
   const [rawPath = ''] = target.split('?', 1);
