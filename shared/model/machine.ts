@@ -121,7 +121,9 @@ export const wifiNetworkSchema = z.strictObject({
 export const interfaceSchema = z.strictObject({
   name: z.string().regex(/^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/, 'not a network interface name (e.g. eth0, wlan0)'),
   mac: z
-    .string()
+    .string({
+      error: 'write the MAC address in quotes, e.g. "52:54:00:12:34:56" (YAML reads digits alone as a number)',
+    })
     .superRefine(refineWith(macProblem))
     .transform((value) => parseMac(value) ?? value)
     .optional()

@@ -36,6 +36,13 @@ describe('MAC addresses of network interfaces', () => {
     );
   });
 
+  it('asks for quotes when YAML reads the MAC as a number', () => {
+    const parsed = parseMachineYaml(definition('    - { name: eth0, mac: 525400000020 }\n'), null);
+    expect(parsed.issues).toContainEqual(
+      expect.objectContaining({ path: 'network.interfaces[0].mac', message: expect.stringMatching(/in quotes/) }),
+    );
+  });
+
   it('refuses the same MAC on two interfaces', () => {
     const parsed = parseMachineYaml(
       definition('    - { name: eth0, mac: "dc:a6:32:01:02:03" }\n    - { name: eth1, mac: DCA632010203 }\n'),
