@@ -15,6 +15,8 @@ export interface MachineFormState {
   version: string;
   timezone: string;
   ethernet: boolean;
+  /** eth0's MAC address, for apkovl serve; empty: none given. */
+  ethernetMac: string;
   wifiSsid: string;
   wifiPassphrase: string;
   wifiCountry: string;
@@ -95,6 +97,7 @@ export function formFromYaml(yaml: string, secrets: Record<string, string>): Mac
     version: text(object(raw.alpine).version),
     timezone: text(raw.timezone),
     ethernet: interfaceIndex(interfaces, false) >= 0,
+    ethernetMac: text(object(interfaces[interfaceIndex(interfaces, false)]).mac),
     wifiSsid: text(network.ssid),
     wifiPassphrase: secret !== undefined ? (secrets[secret] ?? '') : psk,
     wifiCountry: text(wifi.country),
@@ -151,6 +154,7 @@ export function applyField<K extends MachineField>(
       else set(['boot', 'partition_size'], string);
       break;
     case 'ethernet':
+    case 'ethernetMac':
     case 'wifiSsid':
     case 'wifiPassphrase':
     case 'wifiCountry':
@@ -203,6 +207,14 @@ function applyNetwork(
     if (value === false && index >= 0) node.delete(index);
     return;
   }
+  if (field === 'ethernetMac') {
+    const index = interfaceIndex(interfaces, false);
+    if (index < 0) return;
+    // As typed; the schema says when it is not a MAC address.
+    if (String(value).trim() !== '') document.setIn([...base, index, 'mac'], String(value).trim());
+    else if (document.hasIn([...base, index, 'mac'])) document.deleteIn([...base, index, 'mac']);
+    return;
+  }
   let index = interfaceIndex(interfaces, true);
   if (field === 'wifiSsid' && String(value).trim() === '') {
     if (index >= 0) node.delete(index);
@@ -236,6 +248,7 @@ const FIELD_OF: [RegExp, MachineField][] = [
   [/^target$/, 'arch'],
   [/^alpine\.version$/, 'version'],
   [/^timezone$/, 'timezone'],
+  [/^network\.interfaces\[\d+\]\.mac$/, 'ethernetMac'],
   [/^network\.interfaces\[\d+\]\.wifi\.country$/, 'wifiCountry'],
   [/^network\.interfaces\[\d+\]\.wifi\.networks\[0\]\.ssid$/, 'wifiSsid'],
   [/^network\.interfaces\[\d+\]\.wifi\.networks\[0\]\.psk$/, 'wifiPassphrase'],

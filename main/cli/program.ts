@@ -8,6 +8,7 @@ import { drivesCommand } from './commands/drives.js';
 import { eraseCommand } from './commands/erase.js';
 import { initCommand, inspectCommand, overlayCommand, schemaCommand, validateCommand } from './commands/machine.js';
 import { cacheCommand, fetchCommand, releasesCommand } from './commands/releases.js';
+import { serveCommand } from './commands/serve.js';
 import { verifyCommand } from './commands/verify.js';
 import { workerCommand } from './commands/worker.js';
 import { EXIT_BUG, EXIT_CANCELLED, EXIT_USAGE, EXIT_USER_ERROR } from './exit-codes.js';
@@ -110,6 +111,7 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     eraseCommand,
     workerCommand,
     drivesCommand,
+    serveCommand,
   ].map((make) => make(context));
   for (const command of commands) {
     // addCommand does not pass on exitOverride and the output streams by itself.

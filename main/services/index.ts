@@ -23,6 +23,7 @@ import type { Release } from './releases/catalog.js';
 import type { FetchedRelease, FetchReleaseOptions } from './releases/fetch-release.js';
 import type { InspectResult, OverlayResult } from './overlay/overlay-service.js';
 import type { OfflinePackagesRequest, PlanContext } from './build/plan.js';
+import type { ApkovlServer, ServeOptions } from './serve/apkovl-server.js';
 
 /** What the outside world gives the services: clocks and the environment. */
 export interface ServiceDependencies {
@@ -138,6 +139,8 @@ export interface Services {
   locatePath(path: string): Promise<PathLocation>;
   /** A device named to be written: the drive as classified now, and its identity to confirm. */
   describeTarget(device: string): Promise<{ drive: ClassifiedDrive; identity: DeviceIdentity }>;
+  /** `apkovl serve`: apkovls over HTTP(S) for netbooted machines, until closed. */
+  serve(options: Omit<ServeOptions, 'mtime'>): Promise<ApkovlServer>;
 }
 
 function sourceDateEpoch(env: ServiceDependencies['env']): number | undefined {
@@ -259,6 +262,11 @@ export function createServices(dependencies: ServiceDependencies): Services {
     writeOverlay: async (options) =>
       (await overlays()).writeOverlay({ ...options, ...(epoch !== undefined ? { mtime: epoch } : {}) }),
     inspectApkovl: async (file) => (await overlays()).inspectApkovl(file),
+    serve: async (options) =>
+      (await import('./serve/apkovl-server.js')).startServer({
+        ...options,
+        ...(epoch !== undefined ? { mtime: epoch } : {}),
+      }),
     async validateDefinition({ definition, secretsFile, packages, ...job }) {
       const { DefinitionError } = await import('./machine/definition-error.js');
       try {

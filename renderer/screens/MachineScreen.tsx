@@ -284,6 +284,18 @@ export function MachineScreen({
                 </div>
                 <h3>Network</h3>
                 {checkbox('ethernet', 'Ethernet (eth0) with DHCP')}
+                {form?.ethernet === true && (
+                  <div className="row">
+                    <Field
+                      id="ethernetMac"
+                      label="Ethernet MAC address"
+                      help="Optional: apkovl serve answers a netbooted machine by it"
+                      issues={issues('ethernetMac')}
+                    >
+                      {text('ethernetMac', '52:54:00:12:34:56')}
+                    </Field>
+                  </div>
+                )}
                 <div className="row">
                   <Field id="wifiSsid" label="Wi-Fi network" help="Empty: no Wi-Fi" issues={issues('wifiSsid')}>
                     {text('wifiSsid')}

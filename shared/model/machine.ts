@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { hostnameProblem } from '../rules/hostname.js';
 import { keymapProblem } from '../rules/keymap.js';
-import { cidrProblem, isIp, isIpv4, isIpv6 } from '../rules/network.js';
+import { cidrProblem, isIp, isIpv4, isIpv6, macProblem, parseMac } from '../rules/network.js';
 import { MAX_MBR_PARTITION_BYTES, parseSize } from './size.js';
 import { timeZoneProblem } from '../rules/time-zone.js';
 import { architectures, boards } from './targets.js';
@@ -120,6 +120,16 @@ export const wifiNetworkSchema = z.strictObject({
 
 export const interfaceSchema = z.strictObject({
   name: z.string().regex(/^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/, 'not a network interface name (e.g. eth0, wlan0)'),
+  mac: z
+    .string({
+      error: 'write the MAC address in quotes, e.g. "52:54:00:12:34:56" (YAML reads digits alone as a number)',
+    })
+    .superRefine(refineWith(macProblem))
+    .transform((value) => parseMac(value) ?? value)
+    .optional()
+    .describe(
+      'MAC address of this interface (52:54:00:12:34:56, any case, : or - or none), read as lower-case colon form: apkovl serve answers /<mac>.apkovl.tar.gz with this machine. Not written to the card',
+    ),
   ipv4: z.union([dhcp, ipv4Static, z.literal('none')]).default('dhcp'),
   ipv6: z.union([z.literal('auto'), dhcp, ipv6Static, z.literal('none')]).default('none'),
   wifi: z

@@ -72,11 +72,21 @@ export function checkMachine(machine: Machine): DefinitionIssue[] {
   }
 
   const interfaceNames = new Set<string>();
+  const macs = new Map<string, number>();
   let wifiCount = 0;
   machine.network.interfaces.forEach((iface, index) => {
     if (interfaceNames.has(iface.name))
       error(['network', 'interfaces', index, 'name'], `the interface ${iface.name} is listed twice`);
     interfaceNames.add(iface.name);
+    if (iface.mac !== undefined) {
+      const first = macs.get(iface.mac);
+      if (first !== undefined)
+        error(
+          ['network', 'interfaces', index, 'mac'],
+          `the MAC address ${iface.mac} is already given to network.interfaces[${first}]`,
+        );
+      else macs.set(iface.mac, index);
+    }
     if (iface.wifi) {
       wifiCount += 1;
       if (wifiCount > 1) error(['network', 'interfaces', index, 'wifi'], 'only one Wi-Fi interface is supported');

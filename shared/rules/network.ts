@@ -45,3 +45,27 @@ export function sameIpv4Network(a: string, b: string, prefix: number): boolean {
   const size = 2 ** (32 - prefix);
   return Math.floor(toNumber(a) / size) === Math.floor(toNumber(b) / size);
 }
+
+/**
+ * A MAC address written as `52:54:00:12:34:56`, `52-54-00-12-34-56` or `525400123456`, in any
+ * case, in the lower-case colon form Alpine's initramfs substitutes for `{MAC}` in `apkovl=`;
+ * null when it is not one.
+ */
+export function parseMac(text: string): string | null {
+  const match = /^([0-9a-f]{2})([:-]?)([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})$/i.exec(
+    text,
+  );
+  if (match === null) return null;
+  return [1, 3, 4, 5, 6, 7].map((group) => (match[group] as string).toLowerCase()).join(':');
+}
+
+/** Why `text` is not the MAC address of a network interface, or null. */
+export function macProblem(text: string): string | null {
+  const mac = parseMac(text);
+  if (mac === null)
+    return 'not a MAC address: six pairs of hex digits, e.g. 52:54:00:12:34:56 (or with - or no separators)';
+  if (mac === '00:00:00:00:00:00') return 'the all-zero MAC address belongs to no interface';
+  if ((parseInt(mac.slice(0, 2), 16) & 1) === 1)
+    return `${mac} is a multicast (or broadcast) address: an interface's own MAC has an even first byte`;
+  return null;
+}

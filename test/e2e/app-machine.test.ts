@@ -48,6 +48,11 @@ describe.skipIf(missing(haveChromium, `Chromium at ${chromiumPath} (Debian packa
       expect(await page.textContent('#hostname-error')).toMatch(/not a valid host label/);
       expect(await page.getAttribute('#wifiCountry', 'aria-invalid')).toBe('true');
       expect(await page.textContent('#wifiCountry-error')).toMatch(/two-letter country code/);
+      await page.fill('#ethernetMac', '52:54:00');
+      await expect.poll(() => page.getAttribute('#ethernetMac', 'aria-invalid')).toBe('true');
+      expect(await page.textContent('#ethernetMac-error')).toMatch(/not a MAC address/);
+      await page.fill('#ethernetMac', '');
+      await expect.poll(() => page.getAttribute('#ethernetMac', 'aria-invalid')).not.toBe('true');
       await shot(page, 'machine-errors');
       // Nothing is saved while it is invalid: no dialog opens.
       await page.getByRole('button', { name: 'Next: Alpine' }).click();
