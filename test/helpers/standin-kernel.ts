@@ -223,9 +223,9 @@ say start
 while read -r module; do
   insmod "/lib/modules/$module.ko" || say insmod-failed "$module"
 done </etc/modules
-# Wait for the first disk (virtio probes as its module loads, but give it a moment).
+# Wait up to 30 s for the first disk (virtio probes as its module loads; slow under load).
 tries=0
-while [ -z "$(ls /sys/block | grep -v -e '^loop' -e '^ram')" ] && [ $tries -lt 50 ]; do
+while [ -z "$(ls /sys/block | grep -v -e '^loop' -e '^ram')" ] && [ $tries -lt 300 ]; do
   sleep 0.1; tries=$((tries + 1))
 done
 probe() {
