@@ -29,8 +29,15 @@ if [ -z "$package" ]; then
 fi
 version=$(apt-cache show --no-all-versions "$package" | sed -n 's/^Version: //p' | head -n 1)
 
-if [ -f "$target/.package" ] && [ "$(cat "$target/.package")" = "$package $version" ] &&
-  ls "$target"/boot/vmlinuz-* >/dev/null 2>&1; then
+busybox_version=$(apt-cache show --no-all-versions busybox-static 2>/dev/null | sed -n 's/^Version: //p' | head -n 1)
+if [ -z "$busybox_version" ]; then
+  echo "fetch-test-kernel: apt knows no busybox-static" >&2
+  exit 1
+fi
+wanted="$package $version busybox-static $busybox_version"
+
+if [ -f "$target/.package" ] && [ "$(cat "$target/.package")" = "$wanted" ] &&
+  ls "$target"/boot/vmlinuz-* >/dev/null 2>&1 && [ -x "$target/busybox-static/bin/busybox" ]; then
   echo "$target (already there: $package $version)"
   exit 0
 fi
@@ -39,13 +46,14 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # apt-get download drops privileges to _apt where it can: let it write here.
 chmod 0777 "$work"
-(cd "$work" && apt-get download -qq "$package=$version")
-deb=$(ls "$work"/*.deb)
+(cd "$work" && apt-get download -qq "$package=$version" "busybox-static=$busybox_version")
 rm -rf "$target.new"
-mkdir -p "$target.new"
-dpkg -x "$deb" "$target.new"
-echo "$package $version" >"$target.new/.package"
+mkdir -p "$target.new/busybox-static"
+dpkg -x "$(ls "$work"/linux-image-*.deb)" "$target.new"
+# Unpacked, not installed: it would replace the machine's busybox (see standin-kernel.ts).
+dpkg -x "$(ls "$work"/busybox-static_*.deb)" "$target.new/busybox-static"
+echo "$wanted" >"$target.new/.package"
 rm -rf "$target"
 mv "$target.new" "$target"
-ls "$target"/boot/vmlinuz-* >/dev/null
-echo "$target ($package $version)"
+ls "$target"/boot/vmlinuz-* "$target/busybox-static/bin/busybox" >/dev/null
+echo "$target ($wanted)"

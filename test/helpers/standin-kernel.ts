@@ -49,10 +49,15 @@ export function testKernelMissingReason(): string | null {
   return `a test kernel in ${testKernelDir()} (run scripts/fetch-test-kernel.sh)`;
 }
 
-/** Static busybox: Debian's busybox-static installs it as /bin/busybox. */
-export const STATIC_BUSYBOX = '/bin/busybox';
+/**
+ * Static busybox for the initramfs: Debian's busybox-static, unpacked beside the kernel by
+ * scripts/fetch-test-kernel.sh. It is not installed: it would replace the machine's busybox,
+ * whose shell runs programs from PATH (the first-boot report tests put stand-ins there), where
+ * the static build's shell prefers its own applets.
+ */
+export const STATIC_BUSYBOX = path.join(testKernelDir(), 'busybox-static', 'bin', 'busybox');
 
-/** Whether /bin/busybox is statically linked (the dynamic one cannot run in our initramfs). */
+/** Whether that busybox is there and statically linked (a dynamic one cannot run in our initramfs). */
 export function haveStaticBusybox(): boolean {
   if (!existsSync(STATIC_BUSYBOX)) return false;
   const elf = readFileSync(STATIC_BUSYBOX);
@@ -159,7 +164,8 @@ export function makeStandinInitramfs(options: {
   modulesDir: string;
   files?: Record<string, string | Buffer>;
 }): Buffer {
-  if (!haveStaticBusybox()) throw new Error(`${STATIC_BUSYBOX} is not a static busybox (install busybox-static)`);
+  if (!haveStaticBusybox())
+    throw new Error(`${STATIC_BUSYBOX} is not a static busybox (run scripts/fetch-test-kernel.sh)`);
   const modules = resolveModules(options.modulesDir, options.modules);
   const dir = (name: string): CpioEntry => ({ name, mode: 0o40755 });
   const entries: CpioEntry[] = [

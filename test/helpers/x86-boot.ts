@@ -10,6 +10,7 @@ import {
   findfsReport,
   findfsScript,
   haveStaticBusybox,
+  STATIC_BUSYBOX,
   makeStandinInitramfs,
   testKernel,
   testKernelMissingReason,
@@ -27,7 +28,7 @@ export function x86BootMissing(firmwares: Firmware[] = ['bios', 'uefi']): string
   const reasons: string[] = [];
   if (!haveQemuFirmware('bios')) reasons.push('qemu-system-x86_64 with SeaBIOS (Debian package qemu-system-x86)');
   if (firmwares.includes('uefi') && !haveQemuFirmware('uefi')) reasons.push('OVMF (Debian package ovmf)');
-  if (!haveStaticBusybox()) reasons.push('a static /bin/busybox (Debian package busybox-static)');
+  if (!haveStaticBusybox()) reasons.push(`a static busybox at ${STATIC_BUSYBOX} (run scripts/fetch-test-kernel.sh)`);
   const packages = alpineIsoMissing();
   if (packages.length > 0) reasons.push(`Debian packages ${packages.join(', ')}`);
   const kernel = testKernelMissingReason();

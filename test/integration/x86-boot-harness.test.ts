@@ -48,7 +48,7 @@ describe('x86 boot harness: FINDFS lines', () => {
   });
 });
 
-describe.skipIf(missing(haveStaticBusybox(), `a static ${STATIC_BUSYBOX} (Debian package busybox-static)`))(
+describe.skipIf(missing(haveStaticBusybox(), `a static ${STATIC_BUSYBOX} (run scripts/fetch-test-kernel.sh)`))(
   'x86 boot harness: newc cpio (read back by busybox cpio)',
   () => {
     it('lists every entry with its type, size and device number', () => {
@@ -79,7 +79,7 @@ describe.skipIf(missing(haveStaticBusybox(), `a static ${STATIC_BUSYBOX} (Debian
 );
 
 const kernelMissing = testKernelMissingReason();
-describe.skipIf(missing(kernelMissing === null && haveStaticBusybox(), kernelMissing ?? 'a static /bin/busybox'))(
+describe.skipIf(missing(kernelMissing === null && haveStaticBusybox(), kernelMissing ?? `a static ${STATIC_BUSYBOX} (run scripts/fetch-test-kernel.sh)`))(
   `x86 boot harness: the stand-in initramfs${kernelMissing === null ? '' : ` (skipped: needs ${kernelMissing})`}`,
   () => {
     it('orders modules after their .modinfo dependencies and packs them with busybox and /init', () => {
