@@ -25,6 +25,7 @@ export const verifyCheckIds = [
   'filesystem',
   'release',
   'boot-files',
+  'bios-boot',
   'manifest',
   'apkovl',
   'boot-media',

@@ -10,6 +10,7 @@ import { fsckFat, sfdiskJson } from '../helpers/external-tools.js';
 import { createOverlay } from '../helpers/synthetic-media.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { haveCommand, missing } from '../helpers/requirements.js';
+import { check, statuses, verifyJson } from '../helpers/verify-cards.js';
 
 /**
  * A BIOS+UEFI stick (firmware: bios-uefi) from an ISO built as Alpine builds its own, read back
@@ -53,7 +54,7 @@ describe.skipIf(
     stick = path.join(temp.dir, 'stick.img');
     summary = await buildImage({
       bootMedia: iso.iso,
-      overlay: createOverlay(temp.dir, 'edge-1'),
+      overlay: createOverlay(temp.dir, 'edge-1', { 'etc/.default_boot_services': '' }),
       output: stick,
       partitionBytes: 64 << 20,
       firmware: 'bios-uefi',
@@ -62,6 +63,14 @@ describe.skipIf(
     });
   }, 60_000);
   afterAll(() => temp.cleanup());
+
+  /** Partition 1 of the stick as a file of its own (dd). */
+  function extractPartition1(): string {
+    const part = path.join(temp.dir, 'partition1.iso');
+    const bytes = summary.isoPartition?.bytes ?? 0;
+    execFileSync('dd', [`if=${stick}`, `of=${part}`, 'bs=1M', 'skip=1', `count=${bytes}`, 'iflag=count_bytes', 'status=none']);
+    return part;
+  }
 
   it('reports the firmware, both partitions and where the boot code came from', () => {
     expect(summary.firmware).toEqual(['bios', 'uefi']);
@@ -189,6 +198,63 @@ describe.skipIf(
     },
     90_000,
   );
+
+  it('apkovl verify understands the layout: the BIOS chain, the ISO against the boot media, the FAT partition', () => {
+    const cacheDir = path.join(temp.dir, 'empty-cache');
+    const { report } = verifyJson([stick, '--boot-media', iso.iso, '--apk-key', iso.keyFile], cacheDir);
+    expect(statuses(report), JSON.stringify(report.checks.filter((each) => each.problems.length > 0), null, 1)).toMatchObject({
+      partition: 'ok',
+      filesystem: 'ok',
+      release: 'ok',
+      'boot-files': 'ok',
+      'bios-boot': 'ok',
+      apkovl: 'ok',
+      'boot-media': 'ok',
+    });
+    expect(report.card.board).toBe('x86_64');
+    expect(report.card.arch).toBe('x86_64');
+    expect(check(report, 'bios-boot').details.join('\n')).toMatch(/files? of the ISO compared with alpine-standard-3\.22\.2-x86_64\.iso/);
+    expect(report.verdict).toBe('good');
+  });
+
+  it('apkovl verify names a damaged file inside the ISO partition, with its byte range', () => {
+    const damaged = path.join(temp.dir, 'damaged.img');
+    execFileSync('cp', ['--sparse=always', stick, damaged]);
+    const part = extractPartition1();
+    // The modloop's place in the partition, found by xorriso in the extracted copy.
+    const found = execFileSync('xorriso', ['-indev', part, '-find', '/boot/modloop-lts', '-exec', 'report_lba'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lba = Number(/File data lba:\s*\d+\s*,\s*(\d+)/.exec(found)?.[1]);
+    expect(Number.isInteger(lba)).toBe(true);
+    const at = 2048 * 512 + lba * 2048 + 100;
+    const fd = execFileSync('python3', ['-c', `f=open(${JSON.stringify(damaged)},'r+b');f.seek(${at});b=f.read(1);f.seek(${at});f.write(bytes([b[0]^255]));f.close()`]);
+    void fd;
+    const { report } = verifyJson([damaged, '--boot-media', iso.iso, '--apk-key', iso.keyFile], path.join(temp.dir, 'empty-cache'));
+    const bios = check(report, 'bios-boot');
+    expect(bios.status).toBe('failed');
+    const modloop = bios.problems.find((each) => each.paths.includes('boot/modloop-lts'));
+    expect(modloop?.message).toMatch(/differs from the boot media/);
+    expect(modloop?.ranges.some((range) => range.start <= at && at < range.end)).toBe(true);
+    expect(report.verdict).not.toBe('good');
+  });
+
+  it('apkovl verify calls out the naive layout: the ISO written as dd would, a FAT partition added after it', () => {
+    const naive = path.join(temp.dir, 'naive.img');
+    const isoBytes = readFileSync(iso.iso).length;
+    const fatStart = Math.ceil(isoBytes / (1 << 20)) * (1 << 20);
+    execFileSync('cp', [iso.iso, naive]);
+    execFileSync('truncate', ['-s', String(fatStart + (64 << 20)), naive]);
+    // The FAT32 partition from our own stick, in slot 3 as in the field notes' trap.
+    execFileSync('dd', [`if=${stick}`, `of=${naive}`, 'bs=1M', `skip=${summary.partition.startLba / 2048}`, `seek=${fatStart >> 20}`, 'count=64', 'conv=notrunc', 'status=none']);
+    execFileSync('sfdisk', ['--no-reread', '--no-tell-kernel', '-N', '3', naive], { input: `${fatStart / 512},${(64 << 20) / 512},c\n`, stdio: ['pipe', 'ignore', 'pipe'] });
+    const { report } = verifyJson([naive], path.join(temp.dir, 'empty-cache'));
+    const bios = check(report, 'bios-boot');
+    expect(bios.status).toBe('failed');
+    expect(bios.problems[0]?.message).toMatch(/whole disk carries an ISO 9660 file system/);
+    expect(report.verdict).not.toBe('good');
+  });
 
   it('refuses an ISO that carries an apkovl of its own, and one whose repository has no syslinux', async () => {
     const dir = path.join(temp.dir, 'refusals');

@@ -254,6 +254,10 @@ export async function planBuild(request: BuildRequest, context: PlanContext): Pr
     }
     plan.layout = await planIsoLayout(plan, context);
     if (defaultSize) plan.card.partitionBytes = DEFAULT_HYBRID_FAT_BYTES;
+  } else if (mediaPlan.kind === 'iso') {
+    context.note?.(
+      'the stick boots UEFI PCs only (one FAT32 partition); target.board: x86_64 or --firmware bios-uefi makes one that boots BIOS PCs too',
+    );
   }
   if (definition !== null && definition.machine.alpine.offline) {
     plan.offline = await planOfflinePackages(plan, definition, context, sizeLocation);
