@@ -139,7 +139,7 @@ export function applyField<K extends MachineField>(
       break;
     case 'board':
       set(['target', 'board'], string);
-      if (string === 'x86_64-uefi') set(['target', 'arch'], 'x86_64');
+      if (string === 'x86_64' || string === 'x86_64-uefi') set(['target', 'arch'], 'x86_64');
       else if (document.getIn(['target', 'arch']) === 'x86_64') set(['target', 'arch'], 'aarch64');
       break;
     case 'arch':

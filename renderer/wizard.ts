@@ -13,7 +13,7 @@ export type FetchedRelease = CommandOutput<'release.fetch'>;
 export type MediaChoice =
   | {
       kind: 'release';
-      board: 'rpi' | 'x86_64-uefi';
+      board: 'rpi' | 'x86_64' | 'x86_64-uefi';
       arch: 'aarch64' | 'armv7' | 'armhf' | 'x86_64';
       version: string;
       flavor?: string;

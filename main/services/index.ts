@@ -22,7 +22,7 @@ import { toolVersion } from './tool-version.js';
 import type { Release } from './releases/catalog.js';
 import type { FetchedRelease, FetchReleaseOptions } from './releases/fetch-release.js';
 import type { InspectResult, OverlayResult } from './overlay/overlay-service.js';
-import type { OfflinePackagesRequest, PlanContext } from './build/plan.js';
+import type { OfflinePackagesRequest, PlanContext, SyslinuxBootCodeRequest } from './build/plan.js';
 import type { ApkovlServer, ServeOptions } from './serve/apkovl-server.js';
 
 /** What the outside world gives the services: clocks and the environment. */
@@ -198,6 +198,15 @@ export function createServices(dependencies: ServiceDependencies): Services {
           }),
         offlinePackages: async ({ cacheDir, ...wanted }: OfflinePackagesRequest) =>
           (await import('./apk/offline-packages.js')).offlinePackages({
+            ...wanted,
+            cacheDir: cacheDirectory(cacheDir),
+            env: dependencies.env,
+            ...(job.signal ? { signal: job.signal } : {}),
+            ...(job.onProgress ? { onProgress: job.onProgress } : {}),
+            ...(job.onNote ? { onNote: job.onNote } : {}),
+          }),
+        syslinuxBootCode: async ({ cacheDir, ...wanted }: SyslinuxBootCodeRequest) =>
+          (await import('./boot-media/syslinux-source.js')).syslinuxBootCode({
             ...wanted,
             cacheDir: cacheDirectory(cacheDir),
             env: dependencies.env,

@@ -133,7 +133,8 @@ export function AlpineScreen({
   const release = releases?.find((each) => each.version === version) ?? null;
   const pinnedElsewhere = wanted.version !== null && version !== '' && version !== wanted.version;
   const canGoOn = file !== null || (version !== '' && download === null && (release !== null || cached));
-  const boardName = wanted.board === 'rpi' ? 'Raspberry Pi' : 'PC (UEFI)';
+  const boardName =
+    wanted.board === 'rpi' ? 'Raspberry Pi' : wanted.board === 'x86_64' ? 'PC (BIOS and UEFI)' : 'PC (UEFI only)';
 
   return (
     <div className="screen">

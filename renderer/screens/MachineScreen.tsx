@@ -254,7 +254,11 @@ export function MachineScreen({
                     >
                       {boards.map((board) => (
                         <option key={board} value={board}>
-                          {board === 'rpi' ? 'Raspberry Pi' : 'PC, UEFI USB stick'}
+                          {board === 'rpi'
+                            ? 'Raspberry Pi'
+                            : board === 'x86_64'
+                              ? 'PC, USB stick (BIOS and UEFI)'
+                              : 'PC, USB stick (UEFI only)'}
                         </option>
                       ))}
                     </select>

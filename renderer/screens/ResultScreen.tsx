@@ -9,6 +9,8 @@ import type { WriteOutcome } from './WriteScreen.js';
 
 function boardAdvice(board: string, arch: string): string {
   if (board === 'x86_64-uefi') return 'Plug the stick into the PC and boot it with UEFI (Secure Boot off).';
+  if (board === 'x86_64')
+    return 'Plug the stick into the PC and boot from it: it starts with BIOS (legacy) or UEFI (Secure Boot off).';
   const models =
     arch === 'aarch64'
       ? 'a Raspberry Pi 3, 4, 400 or 5'

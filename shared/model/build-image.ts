@@ -6,7 +6,8 @@ export const cardPartitionSchema = z.object({
   sectors: z.number(),
   bytes: z.number(),
   type: z.number(),
-  bootable: z.literal(true),
+  /** Flagged active: the FAT32 partition of a card; the ISO, not the FAT32, on a BIOS+UEFI stick. */
+  bootable: z.boolean(),
 });
 
 export const cardFilesystemSchema = z.object({
@@ -27,7 +28,25 @@ export const buildSummarySchema = z.object({
   /** The image file or device written (the destination's path). */
   output: z.string(),
   imageBytes: z.number(),
+  /** Which firmware boots it: the Raspberry Pi's, a PC's UEFI, a PC's BIOS (legacy). */
+  firmware: z.array(z.enum(['rpi', 'uefi', 'bios'])).default([]),
+  /** The FAT32 partition (the only one, except on a BIOS+UEFI stick). */
   partition: cardPartitionSchema,
+  /** A BIOS+UEFI stick's partition 1: the ISO, unchanged but for its boot sector and kernel parameters. */
+  isoPartition: z
+    .object({
+      startLba: z.number(),
+      sectors: z.number(),
+      bytes: z.number(),
+      type: z.number(),
+      volumeId: z.string(),
+      /** Files of the ISO given the machine's kernel parameters. */
+      edited: z.array(z.string()),
+    })
+    .nullable()
+    .default(null),
+  /** Where a BIOS+UEFI stick's boot code (mbr.bin, isohdppx.bin) came from. */
+  bootCode: z.object({ package: z.string(), source: z.string() }).nullable().default(null),
   filesystem: cardFilesystemSchema.extend({
     usedBytes: z.number(),
     /** What the FAT32 metadata (reserved sectors, both FATs) takes of the partition. */

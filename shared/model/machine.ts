@@ -61,10 +61,14 @@ const cidr = (family: 4 | 6) =>
 export { architectures, boards } from './targets.js';
 
 export const targetSchema = z.strictObject({
-  board: z.enum(boards).describe('rpi: Raspberry Pi SD card or USB; x86_64-uefi: USB stick for a UEFI PC'),
+  board: z
+    .enum(boards)
+    .describe(
+      'rpi: Raspberry Pi SD card or USB; x86_64: USB stick for any x86_64 PC (BIOS and UEFI); x86_64-uefi: USB stick for a UEFI PC, one writable FAT32 partition',
+    ),
   arch: z
     .enum(architectures)
-    .describe('rpi: aarch64 (Pi 3 to 5), armv7 (Pi 2 and 3), armhf (Pi 1, Zero); x86_64-uefi: x86_64'),
+    .describe('rpi: aarch64 (Pi 3 to 5), armv7 (Pi 2 and 3), armhf (Pi 1, Zero); x86_64 and x86_64-uefi: x86_64'),
 });
 
 export const alpineSchema = z.strictObject({

@@ -70,6 +70,11 @@ export const cardSettingsSchema = z.strictObject({
   /** A file whose content becomes usercfg.txt. */
   usercfgFile: z.string().min(1).optional(),
   cmdlineAppend: z.array(z.string()).default([]),
+  /**
+   * x86 sticks: boot PCs with BIOS and UEFI (the ISO in partition 1, FAT32 beside it), or UEFI
+   * only (one FAT32 partition). Default: the definition's board (x86_64: bios-uefi), else uefi.
+   */
+  firmware: z.enum(['bios-uefi', 'uefi']).optional(),
   seed: z.string().optional(),
 });
 export type CardSettings = z.infer<typeof cardSettingsSchema>;

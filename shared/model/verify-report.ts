@@ -25,6 +25,7 @@ export const verifyCheckIds = [
   'filesystem',
   'release',
   'boot-files',
+  'bios-boot',
   'manifest',
   'apkovl',
   'boot-media',
@@ -99,7 +100,7 @@ export const cardFactsSchema = z.object({
   branch: z.string().nullable(),
   /** From the `apks/<arch>/` folder. */
   arch: z.string().nullable(),
-  board: z.enum(['rpi', 'x86_64-uefi']).nullable(),
+  board: z.enum(['rpi', 'x86_64', 'x86_64-uefi']).nullable(),
   apkovl: z
     .object({
       name: z.string(),

@@ -63,7 +63,8 @@ export function checkMachine(machine: Machine): DefinitionIssue[] {
   const { board, arch } = machine.target;
   if (board === 'rpi' && arch === 'x86_64')
     error(['target', 'arch'], 'a Raspberry Pi is aarch64 (Pi 3 to 5), armv7 (Pi 2 and 3) or armhf (Pi 1 and Zero)');
-  if (board === 'x86_64-uefi' && arch !== 'x86_64') error(['target', 'arch'], 'x86_64-uefi sticks boot x86_64 only');
+  if ((board === 'x86_64' || board === 'x86_64-uefi') && arch !== 'x86_64')
+    error(['target', 'arch'], `${board} sticks boot x86_64 only`);
 
   const { version, branch } = machine.alpine;
   if (version !== undefined && /^v\d+\.\d+$/.test(branch)) {

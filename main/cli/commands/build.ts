@@ -1,11 +1,15 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { AppError } from '../../../shared/errors.js';
 import { describeFileSpace, formatBytes, parseSize } from '../../../shared/model/size.js';
 import type { BuildSummary } from '../../../shared/model/build-image.js';
 import type { BuildRequest, BuildRequestInput } from '../../../shared/model/requests.js';
 import { checkParameters } from '../../services/boot-media/compose.js';
 import { checkPartitionSize } from '../../services/build/card-checks.js';
-import { DEFAULT_IMAGE_PARTITION_BYTES, DEFAULT_VOLUME_LABEL } from '../../services/build/defaults.js';
+import {
+  DEFAULT_HYBRID_FAT_BYTES,
+  DEFAULT_IMAGE_PARTITION_BYTES,
+  DEFAULT_VOLUME_LABEL,
+} from '../../services/build/defaults.js';
 import { sourceKindOf } from '../../services/files/file-kind.js';
 import { encodeVolumeLabel } from '../../services/image/fat32-boot-sector.js';
 import { assertDriveWritable } from '../../../shared/rules/drive-safety.js';
@@ -34,7 +38,18 @@ interface BuildFlags {
   usercfg?: string;
   cmdlineAppend?: string[];
   seed?: string;
+  firmware?: 'bios-uefi' | 'uefi';
   json?: boolean;
+}
+
+const FIRMWARE_NAMES = { rpi: 'Raspberry Pi', uefi: 'UEFI', bios: 'BIOS (legacy)' } as const;
+
+/** "BIOS (legacy) and UEFI PCs", "UEFI PCs (Secure Boot off)", "Raspberry Pi". */
+export function describeFirmware(firmware: BuildSummary['firmware']): string {
+  if (firmware.length === 0) return 'unknown';
+  if (firmware.includes('rpi')) return 'the Raspberry Pi firmware';
+  const names = [...firmware].sort().map((name) => FIRMWARE_NAMES[name]);
+  return `${names.join(' and ')} PCs (Secure Boot off)`;
 }
 
 export function describeBuild(summary: BuildSummary): string {
@@ -42,13 +57,19 @@ export function describeBuild(summary: BuildSummary): string {
     summary.destination.kind === 'device'
       ? `Wrote ${summary.output} (${formatBytes(summary.imageBytes)} drive, ${formatBytes(summary.bytesWritten)} written, ${summary.seconds.toFixed(1)} s)`
       : `Built ${summary.output} (${formatBytes(summary.imageBytes)} image, ${summary.seconds.toFixed(2)} s)`;
+  const hex = (type: number) => `0x${type.toString(16).padStart(2, '0').toUpperCase()}`;
+  const iso = summary.isoPartition;
   const lines = [
     headline,
     `  Alpine       ${summary.alpineRelease ?? 'unknown release'}`,
-    `  partition    ${formatBytes(summary.partition.bytes)} FAT32 at 1 MiB (MBR type 0x${summary.partition.type
-      .toString(16)
-      .padStart(2, '0')
-      .toUpperCase()}, bootable), label ${summary.filesystem.label}, serial ${summary.filesystem.volumeId}`,
+    `  boots with   ${describeFirmware(summary.firmware)}`,
+    ...(iso !== null
+      ? [
+          `  partition 1  ${formatBytes(iso.bytes)} ISO 9660 "${displayText(iso.volumeId)}" at 1 MiB (MBR type ${hex(iso.type)}, active): kernel, modloop, apks/; read-only`,
+          ...(iso.edited.length > 0 ? [`               kernel parameters added to ${iso.edited.join(' and ')}`] : []),
+        ]
+      : []),
+    `  ${iso !== null ? 'partition 2' : 'partition  '}  ${formatBytes(summary.partition.bytes)} FAT32 at ${formatBytes(summary.partition.startLba * 512)} (MBR type ${hex(summary.partition.type)}${summary.partition.bootable ? ', bootable' : ''}), label ${summary.filesystem.label}, serial ${summary.filesystem.volumeId}`,
     `  space        ${describeFileSpace(summary.partition.bytes, summary.filesystem.clusters * summary.filesystem.clusterSize)}`,
     `  clusters     ${summary.filesystem.clusters} of ${formatBytes(summary.filesystem.clusterSize)}`,
     `  content      ${summary.files} files in ${summary.directories} folders, ${formatBytes(summary.fileBytes)}`,
@@ -68,6 +89,9 @@ export function describeBuild(summary: BuildSummary): string {
     lines.push(
       `  apk cache    ${offline.packages} packages (${formatBytes(offline.packageBytes)}) and ${offline.indexes} signed indexes in cache/, verified; ${offline.onBootMedia} more on the boot media`,
     );
+  }
+  if (summary.bootCode !== null) {
+    lines.push(`  boot code    mbr.bin and isohdppx.bin from ${summary.bootCode.package} (${displayText(summary.bootCode.source)})`);
   }
   lines.push(`  manifest     ${summary.manifest.path} (${summary.manifest.files} files with their SHA-256)`);
   lines.push(`  free space   ${formatBytes(summary.filesystem.freeBytes)}`);
@@ -113,7 +137,7 @@ export function buildCommand(context: CommandContext): Command {
     .option('--verify', 'with --output: read the image back and compare (a device is always read back)')
     .option(
       '--size <size>',
-      `size of the FAT32 partition, e.g. 256MiB, 2GiB (default ${formatBytes(DEFAULT_IMAGE_PARTITION_BYTES)}; the image is 1 MiB larger)`,
+      `size of the FAT32 partition, e.g. 256MiB, 2GiB (default ${formatBytes(DEFAULT_IMAGE_PARTITION_BYTES)}, the image 1 MiB larger; on a BIOS+UEFI stick ${formatBytes(DEFAULT_HYBRID_FAT_BYTES)} after the ISO)`,
     )
     .option('--label <label>', `FAT volume label, up to 11 characters (default ${DEFAULT_VOLUME_LABEL})`)
     .option('--usercfg <file>', 'file to store as usercfg.txt (Raspberry Pi settings such as dtoverlay=...)')
@@ -122,6 +146,12 @@ export function buildCommand(context: CommandContext): Command {
       'kernel parameter to append to cmdline.txt (repeat for more), e.g. usbdelay=5',
       (value: string, previous: string[] = []) =>
         flagValue('--cmdline-append', () => [...previous, ...checkParameters([value])]),
+    )
+    .addOption(
+      new Option(
+        '--firmware <firmware>',
+        "x86 sticks: bios-uefi (the ISO in partition 1, boots BIOS and UEFI PCs) or uefi (one FAT32 partition); default: the definition's board (x86_64: bios-uefi, x86_64-uefi: uefi), else uefi",
+      ).choices(['bios-uefi', 'uefi']),
     )
     .option('--seed <text>', 'mixed into the volume serial, to tell otherwise identical cards apart')
     .option('--json', 'machine-readable output: JSON lines for progress, then one result line')
@@ -221,6 +251,7 @@ async function buildRequestFromFlags(
       ...(flags.label !== undefined ? { volumeLabel: flags.label } : {}),
       ...(flags.usercfg !== undefined ? { usercfgFile: flags.usercfg } : {}),
       cmdlineAppend: flags.cmdlineAppend ?? [],
+      ...(flags.firmware !== undefined ? { firmware: flags.firmware } : {}),
       ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
     },
   });

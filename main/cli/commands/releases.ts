@@ -61,7 +61,11 @@ export function fetchCommand(context: CommandContext): Command {
         'falling back to other mirrors), check the size and SHA-256 of the release index and the OpenPGP ' +
         "signature of Alpine's release key (0482 D840 22F5 2DF1 C4E7 CD43 293A CD09 07D9 495A), and print the path.",
     )
-    .addOption(new Option('--board <board>', 'rpi or x86_64-uefi').choices(boards).makeOptionMandatory())
+    .addOption(
+      new Option('--board <board>', 'rpi, x86_64 or x86_64-uefi (both x86 boards use the ISO)')
+        .choices(boards)
+        .makeOptionMandatory(),
+    )
     .addOption(new Option('--arch <arch>', 'architecture').choices(architectures).makeOptionMandatory())
     .addOption(new Option('--flavor <flavor>', 'x86 ISO flavor').choices(x86Flavors).default('standard'))
     .option('--branch <branch>', 'latest-stable, edge or vX.Y (default latest-stable)')
@@ -86,7 +90,7 @@ export function fetchCommand(context: CommandContext): Command {
       const fetched = await context.services.fetchRelease({
         board: flags.board,
         arch: flags.arch,
-        ...(flags.board === 'x86_64-uefi' && flags.flavor !== undefined ? { flavor: flags.flavor } : {}),
+        ...(flags.board !== 'rpi' && flags.flavor !== undefined ? { flavor: flags.flavor } : {}),
         ...(flags.branch !== undefined ? { branch: flags.branch } : {}),
         ...(flags.version !== undefined ? { version: flags.version } : {}),
         ...(flags.mirror !== undefined ? { mirrors: flags.mirror } : {}),

@@ -23,6 +23,19 @@ const NOT_A_CARD: Record<string, string> = {
   iso9660: 'an ISO 9660 image (boot media)',
 };
 
+async function hasFatPartition(path: string): Promise<boolean> {
+  const { open } = await import('node:fs/promises');
+  const { decodeMbr } = await import('../../services/image/mbr.js');
+  const handle = await open(path, 'r');
+  try {
+    const sector = Buffer.alloc(512);
+    await handle.read(sector, 0, 512, 0);
+    return (decodeMbr(sector)?.partitions ?? []).some((entry) => [0x06, 0x0b, 0x0c, 0x0e].includes(entry.type));
+  } finally {
+    await handle.close();
+  }
+}
+
 /** A device or an image file, decided by what the path is; files that are plainly no card are refused. */
 async function mediumOf(path: string): Promise<Medium> {
   const info = await stat(path).catch((error: unknown) => {
@@ -37,6 +50,9 @@ async function mediumOf(path: string): Promise<Medium> {
   }
   const kind = await detectFileKind(path);
   const what = NOT_A_CARD[kind];
+  // An ISO written as dd would, with a FAT partition added to its table, is a stick to examine
+  // (verify then explains why its apkovl is never read).
+  if (kind === 'iso9660' && (await hasFatPartition(path))) return { kind: 'image', path };
   if (what !== undefined) {
     throw new AppError('usage', `${displayText(path)} is ${what}, not a card image`, {
       location: path,

@@ -105,7 +105,7 @@ async function cachedPackage(cache: ReleaseCache, pkg: ResolvedPackage, cacheNam
 }
 
 async function fetchPackage(
-  options: OfflinePackagesOptions,
+  options: PackageFetchOptions,
   cache: ReleaseCache,
   pkg: ResolvedPackage,
   cacheName: string,
@@ -159,6 +159,61 @@ async function fetchPackage(
     return entry.path;
   } finally {
     await rm(temporary, { force: true });
+  }
+}
+
+/** What fetching one package takes: the mirror, branch and arch, the cache, and the job's options. */
+export type PackageFetchOptions = Pick<
+  OfflinePackagesOptions,
+  | 'branch'
+  | 'arch'
+  | 'mirror'
+  | 'cacheDir'
+  | 'offline'
+  | 'env'
+  | 'signal'
+  | 'onProgress'
+  | 'onNote'
+  | 'timeouts'
+  | 'retry'
+>;
+
+/**
+ * One package checked against its entry in a verified index: from the download cache when it
+ * holds it (checked again), else downloaded, checked and cached. Returns the cached file.
+ */
+export async function verifiedPackageFile(
+  options: PackageFetchOptions,
+  pkg: Pick<ResolvedPackage, 'name' | 'version' | 'size' | 'checksum' | 'checksumBytes'>,
+  repository: OfflineRepository,
+): Promise<string> {
+  const cache = new ReleaseCache(options.cacheDir);
+  const cacheName = cachePackageName(pkg.name, pkg.version, pkg.checksumBytes);
+  const full = {
+    ...pkg,
+    repository: repository.name,
+    chain: [],
+    reason: 'required',
+    installedSize: 0,
+  } as ResolvedPackage;
+  try {
+    const cached = await cachedPackage(cache, full, cacheName, options.arch);
+    if (cached !== null) return cached;
+    if (options.offline) {
+      throw new AppError(
+        'not-found',
+        `${pkg.name}-${pkg.version}.apk (${repository.line}) is not in the download cache`,
+        {
+          location: '--offline',
+          hint: 'run the build once with network access first (without --offline)',
+        },
+      );
+    }
+    return await fetchPackage(options, cache, full, cacheName, repository);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EROFS') throw cacheUnavailable(options.cacheDir, error);
+    throw error;
   }
 }
 

@@ -51,6 +51,11 @@ export interface ComposeOptions {
   fingerprint?: Buffer;
   /** Name of the media file, for messages. */
   sourceName: string;
+  /**
+   * The media carry a boot/ folder (default). False for the FAT partition of a BIOS+UEFI stick,
+   * which takes only the EFI loader from the ISO.
+   */
+  bootFolder?: boolean;
 }
 
 export interface ComposeReport {
@@ -196,7 +201,7 @@ export async function* composeBootMedia(
     yield out;
   }
 
-  if (report.alpineRelease === null || !sawBoot) {
+  if (report.alpineRelease === null || (!sawBoot && options.bootFolder !== false)) {
     const missing = report.alpineRelease === null ? '.alpine-release' : 'boot/ folder';
     throw new AppError('invalid-media', `this is not Alpine boot media: it has no ${missing}`, {
       location: options.sourceName,

@@ -24,6 +24,15 @@ export function keepOnStick(path: string): boolean {
   return /^boot\/(vmlinuz|initramfs|modloop)-[^/]+$/.test(path) || /^boot\/[^/]*-ucode\.img$/.test(path);
 }
 
+/**
+ * What the FAT partition of a BIOS+UEFI stick takes from the ISO: the EFI loader (GRUB finds the
+ * ISO partition by its label and boots from there) and .alpine-release. Everything else stays
+ * in the ISO, which is partition 1 of that stick.
+ */
+export function keepOnHybridFat(path: string): boolean {
+  return path === '.alpine-release' || path === 'efi' || path.startsWith('efi/');
+}
+
 /** Paths under efi/ are stored in capitals (EFI/BOOT/BOOTX64.EFI), as firmware documentation writes them. */
 export function stickPath(path: string): string {
   return path === 'efi' || path.startsWith('efi/') ? path.toUpperCase() : path;
@@ -40,9 +49,13 @@ function* walk(node: IsoNode, prefix: string): Generator<{ path: string; node: I
 const READ_PIECE = 1 << 20;
 
 /** An Alpine x86_64 ISO as boot media for a UEFI stick. */
-export async function openIsoMedia(path: string, options: MediaSourceOptions = {}): Promise<MediaSource> {
+export async function openIsoMedia(
+  path: string,
+  options: MediaSourceOptions & { select?: (path: string) => boolean } = {},
+): Promise<MediaSource> {
   const image = await openIso(path);
-  const selected = [...walk(image.root, '')].filter(({ path: member }) => keepOnStick(member));
+  const select = options.select ?? keepOnStick;
+  const selected = [...walk(image.root, '')].filter(({ path: member }) => select(member));
   await image.close();
   const size = selected.reduce((sum, { node }) => sum + (node.isDirectory ? 0 : node.size), 0);
   const fingerprint = createHash('sha256').update(image.descriptor).digest();

@@ -74,13 +74,34 @@ export async function openIso(path: string): Promise<IsoImage> {
     });
   }
   const size = (await handle.stat()).size;
+  return openIsoSource({
+    path,
+    size,
+    read: async (buffer, position) => (await handle.read(buffer, 0, buffer.length, position)).bytesRead,
+    close: () => handle.close(),
+  });
+}
+
+/** Bytes to read an ISO 9660 volume from: a file, or a partition of a card. */
+export interface IsoByteSource {
+  /** For messages. */
+  path: string;
+  size: number;
+  /** Read up to buffer.length bytes at `position`; the count read (0 at the end). */
+  read(buffer: Buffer, position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function openIsoSource(source: IsoByteSource): Promise<IsoImage> {
+  const { path, size } = source;
+  const handle = { close: () => source.close() };
   const readRange = async (position: number, length: number): Promise<Buffer> => {
     if (position < 0 || position + length > size)
       throw invalid(path, `the image ends before byte ${position + length}: it is truncated`, position);
     const buffer = Buffer.alloc(length);
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
+      const bytesRead = await source.read(buffer.subarray(done), position + done);
       if (bytesRead === 0) throw invalid(path, 'the image ends early: it is truncated', position + done);
       done += bytesRead;
     }

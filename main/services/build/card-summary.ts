@@ -9,7 +9,7 @@ import { formatVolumeId } from './write-card.js';
 
 /** The partition and file system a card write made, as the summaries report them. */
 export function describeCard(
-  written: Pick<WriteCardResult, 'layout' | 'stats'>,
+  written: Pick<WriteCardResult, 'layout' | 'stats'> & { isoPartition?: { startLba: number } | null },
   label: string,
 ): { partition: CardPartition; filesystem: CardFilesystem } {
   const { layout, stats } = written;
@@ -19,7 +19,7 @@ export function describeCard(
       sectors: layout.partitionSectors,
       bytes: layout.partitionSectors * SECTOR_SIZE,
       type: PARTITION_TYPE_FAT32_LBA,
-      bootable: true,
+      bootable: (written.isoPartition ?? null) === null,
     },
     filesystem: {
       type: 'FAT32',

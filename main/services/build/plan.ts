@@ -15,6 +15,11 @@ import type { OfflinePackages, OfflinePackagesOptions } from '../apk/offline-pac
 import { formatBytes } from '../../../shared/model/size.js';
 import { PARTITION_START_BYTES } from '../image/constants.js';
 import type { MediaScan } from './scan-media.js';
+import type { IsoPartitionPlan } from '../boot-media/iso-partition.js';
+import type { SyslinuxBootCode } from '../boot-media/syslinux-boot-code.js';
+import type { SyslinuxSourceOptions } from '../boot-media/syslinux-source.js';
+import { DEFAULT_HYBRID_FAT_BYTES } from './defaults.js';
+import { hybridImageBytes } from '../image/hybrid-stick-writer.js';
 import { checkPartitionSize, relocate } from './card-checks.js';
 import { DEFAULT_IMAGE_PARTITION_BYTES, DEFAULT_VOLUME_LABEL } from './defaults.js';
 
@@ -49,7 +54,27 @@ export interface BuildPlan {
   warnings: string[];
   /** alpine.offline: the packages for the card's apk cache, and the media as scanned for them. */
   offline: { packages: OfflinePackages; scan: MediaScan } | null;
+  /**
+   * fat: one FAT32 partition with the boot files (Raspberry Pi, UEFI-only stick). iso-fat: a
+   * BIOS+UEFI stick, the ISO in partition 1 and the FAT32 partition (EFI loader, apkovl) beside it.
+   */
+  layout: StickLayout;
 }
+
+export type StickLayout =
+  { kind: 'fat' } | { kind: 'iso-fat'; iso: IsoPartitionPlan; bootCode: SyslinuxBootCode; isoBytes: number };
+
+/** Which firmware a stick of this layout boots. */
+export function layoutFirmware(plan: Pick<BuildPlan, 'layout' | 'media'>): Array<'rpi' | 'uefi' | 'bios'> {
+  if (plan.layout.kind === 'iso-fat') return ['bios', 'uefi'];
+  return plan.media.kind === 'iso' ? ['uefi'] : ['rpi'];
+}
+
+/** What the build asks of the boot code service; the services add the environment and the job. */
+export type SyslinuxBootCodeRequest = Omit<
+  SyslinuxSourceOptions,
+  'env' | 'cacheDir' | 'signal' | 'onProgress' | 'onNote'
+> & { cacheDir?: string };
 
 /** What the build asks of the package service; the services add the environment and the job. */
 export type OfflinePackagesRequest = Omit<
@@ -61,7 +86,7 @@ export interface PlanContext {
   sourceDateEpoch: number | undefined;
   /** Boot media for a release: verified, from the cache or a mirror. */
   fetchRelease(options: {
-    board: 'rpi' | 'x86_64-uefi';
+    board: 'rpi' | 'x86_64' | 'x86_64-uefi';
     arch: string;
     flavor?: string;
     branch?: string;
@@ -71,6 +96,8 @@ export interface PlanContext {
     cacheDir?: string;
     offline: boolean;
   }): Promise<FetchedRelease>;
+  /** mbr.bin and isohdppx.bin of the ISO's release, for a BIOS+UEFI stick. */
+  syslinuxBootCode?(request: SyslinuxBootCodeRequest): Promise<SyslinuxBootCode>;
   /** The verified packages of an offline machine (alpine.offline). */
   offlinePackages?(request: OfflinePackagesRequest): Promise<OfflinePackages>;
   /** Something to tell the user before anything is written (the package count and size). */
@@ -134,12 +161,16 @@ export async function planBuild(request: BuildRequest, context: PlanContext): Pr
   }
 
   let partitionBytes: number | null = card.partitionBytes ?? null;
+  let defaultSize = false;
   let sizeLocation = '--size';
   if (partitionBytes === null && definition !== null && definition.machine.boot.partition_size !== 'whole') {
     sizeLocation = `${definition.file}: boot.partition_size`;
     partitionBytes = parseSize(definition.machine.boot.partition_size, sizeLocation);
   }
-  if (partitionBytes === null && request.destination.kind === 'image') partitionBytes = DEFAULT_IMAGE_PARTITION_BYTES;
+  if (partitionBytes === null && request.destination.kind === 'image') {
+    partitionBytes = DEFAULT_IMAGE_PARTITION_BYTES;
+    defaultSize = true;
+  }
   if (partitionBytes !== null) checkPartitionSize(partitionBytes, sizeLocation);
   let usercfg: Buffer | null = null;
   if (card.usercfgFile !== undefined) {
@@ -200,6 +231,7 @@ export async function planBuild(request: BuildRequest, context: PlanContext): Pr
     definitionSha256,
     overlayFile,
     offline: null,
+    layout: { kind: 'fat' },
     card: {
       partitionBytes,
       volumeLabel,
@@ -211,10 +243,73 @@ export async function planBuild(request: BuildRequest, context: PlanContext): Pr
     },
     warnings,
   };
+  const board = definition?.machine.target.board ?? (media.kind === 'fetch' ? media.release?.board : undefined);
+  const firmware = card.firmware ?? (board === 'x86_64' ? 'bios-uefi' : 'uefi');
+  if (firmware === 'bios-uefi') {
+    if (mediaPlan.kind !== 'iso') {
+      throw new AppError('invalid-input', 'BIOS boot is for x86_64 sticks made from an Alpine ISO', {
+        location: card.firmware !== undefined ? '--firmware' : 'target.board',
+        hint: 'a Raspberry Pi card boots through the Pi firmware; use --firmware only with an x86_64 ISO',
+      });
+    }
+    plan.layout = await planIsoLayout(plan, context);
+    if (defaultSize) plan.card.partitionBytes = DEFAULT_HYBRID_FAT_BYTES;
+  } else if (mediaPlan.kind === 'iso') {
+    context.note?.(
+      'the stick boots UEFI PCs only (one FAT32 partition); target.board: x86_64 or --firmware bios-uefi makes one that boots BIOS PCs too',
+    );
+  }
   if (definition !== null && definition.machine.alpine.offline) {
     plan.offline = await planOfflinePackages(plan, definition, context, sizeLocation);
   }
   return plan;
+}
+
+/**
+ * A BIOS+UEFI stick: the ISO checked for BIOS boot from a partition (El Torito isolinux with a
+ * boot info table, no apkovl of its own), the sectors to patch (kernel parameters), and the boot
+ * code from the release's syslinux package, before a byte is written.
+ */
+async function planIsoLayout(plan: BuildPlan, context: PlanContext): Promise<StickLayout> {
+  if (context.syslinuxBootCode === undefined) throw new AppError('internal', 'no boot code service');
+  const { openIso } = await import('../boot-media/iso9660.js');
+  const { planIsoPartition } = await import('../boot-media/iso-partition.js');
+  const image = await openIso(plan.media.path);
+  try {
+    const releaseNode = image.root.children.find((node) => node.name === '.alpine-release' && !node.isDirectory);
+    const alpineRelease =
+      releaseNode === undefined || releaseNode.size > 4096
+        ? null
+        : (await image.readRange(releaseNode.extent * 2048, releaseNode.size)).toString('utf8').trim();
+    const arch =
+      image.root.children.find((node) => node.name === 'apks')?.children.find((node) => node.isDirectory)?.name ?? null;
+    checkMediaMatch(plan, { alpineRelease, arch });
+    const iso = await planIsoPartition(image, plan.card.cmdlineAppend);
+    const { request } = plan;
+    const mirrors =
+      request.media.kind === 'fetch' && request.media.mirrors.length > 0
+        ? request.media.mirrors
+        : plan.definition !== null
+          ? [plan.definition.machine.alpine.mirror.replace(/\/+$/, '')]
+          : [];
+    const cacheDir =
+      request.packages?.cacheDir ?? (request.media.kind === 'fetch' ? request.media.cacheDir : undefined);
+    const bootCode = await context.syslinuxBootCode({
+      image,
+      arch: arch ?? 'x86_64',
+      branch: releaseBranch(alpineRelease) ?? null,
+      mirrors,
+      apkKeys: request.packages?.apkKeys ?? [],
+      offline: request.packages?.offline === true || (request.media.kind === 'fetch' && request.media.offline),
+      ...(cacheDir !== undefined ? { cacheDir } : {}),
+    });
+    context.note?.(
+      `BIOS boot code: mbr.bin and isohdppx.bin from ${bootCode.packageName} (${bootCode.source}); the stick boots BIOS and UEFI PCs`,
+    );
+    return { kind: 'iso-fat', iso, bootCode, isoBytes: image.size };
+  } finally {
+    await image.close();
+  }
 }
 
 /**
@@ -261,9 +356,15 @@ async function planOfflinePackages(
   );
   const offline = { packages, scan };
   if (plan.card.partitionBytes !== null) {
-    checkFit({ ...plan, offline }, scan, PARTITION_START_BYTES + plan.card.partitionBytes, sizeLocation);
+    checkFit({ ...plan, offline }, scan, fullBytes(plan, plan.card.partitionBytes), sizeLocation);
   }
   return offline;
+}
+
+/** The bytes an image (or the used part of a device) takes for a FAT partition of `partitionBytes`. */
+export function fullBytes(plan: Pick<BuildPlan, 'layout'>, partitionBytes: number): number {
+  if (plan.layout.kind === 'fat') return PARTITION_START_BYTES + partitionBytes;
+  return hybridImageBytes(plan.layout.isoBytes, partitionBytes);
 }
 
 /** The definition must describe the machine these media boot. */
@@ -276,7 +377,7 @@ export function checkMediaMatch(plan: BuildPlan, media: MediaFacts): void {
   if ((target.board === 'rpi') !== rpiMedia) {
     throw new AppError(
       'invalid-input',
-      `the boot media (${media.alpineRelease ?? 'unknown'}) are not for ${target.board === 'rpi' ? 'a Raspberry Pi' : 'an x86_64 UEFI stick'}`,
+      `the boot media (${media.alpineRelease ?? 'unknown'}) are not for ${target.board === 'rpi' ? 'a Raspberry Pi' : 'an x86_64 stick'}`,
       {
         location: where,
         hint:

@@ -8,10 +8,10 @@ import type { BlockTarget } from '../flash/block-target.js';
 import { createImageFileTarget } from '../flash/file-target.js';
 import { readBackError, verifyWrittenRanges } from '../flash/read-back.js';
 import { recordWrites } from '../flash/write-record.js';
-import { PARTITION_START_BYTES, SECTOR_SIZE } from '../image/constants.js';
+import { SECTOR_SIZE } from '../image/constants.js';
 import { describeCard } from './card-summary.js';
 import type { ManifestOrigin } from './manifest.js';
-import { baseName, planBuild, type BuildPlan, type PlanContext } from './plan.js';
+import { baseName, fullBytes, layoutFirmware, planBuild, type BuildPlan, type PlanContext } from './plan.js';
 import { writePlannedCard, type WrittenCard } from './write-card.js';
 
 export interface RunBuildOptions {
@@ -91,7 +91,23 @@ export function summarize(
     destination: { kind: destination.kind, path: destination.path },
     output: destination.path,
     imageBytes: extra.targetBytes,
+    firmware: layoutFirmware(plan),
     partition: card.partition,
+    isoPartition:
+      written.isoPartition !== null && plan.layout.kind === 'iso-fat'
+        ? {
+            startLba: written.isoPartition.startLba,
+            sectors: written.isoPartition.sectors,
+            bytes: written.isoPartition.sectors * SECTOR_SIZE,
+            type: 0x17,
+            volumeId: plan.layout.iso.volumeId,
+            edited: plan.layout.iso.edited,
+          }
+        : null,
+    bootCode:
+      plan.layout.kind === 'iso-fat'
+        ? { package: plan.layout.bootCode.packageName, source: plan.layout.bootCode.source }
+        : null,
     filesystem: {
       ...card.filesystem,
       usedBytes: stats.usedClusters * stats.clusterSize,
@@ -135,9 +151,7 @@ export async function buildToImage(
   const plan = await planBuild(request, planContext);
   const partitionBytes = plan.card.partitionBytes as number;
   const origin = manifestOrigin(plan, options);
-  const file = countingTarget(
-    await createImageFileTarget(request.destination.path, PARTITION_START_BYTES + partitionBytes),
-  );
+  const file = countingTarget(await createImageFileTarget(request.destination.path, fullBytes(plan, partitionBytes)));
   const recording = request.verify ? recordWrites(file) : null;
   const target = recording ?? file;
   try {
@@ -238,7 +252,7 @@ export async function buildToDevice(
   const scan = plan.offline?.scan ?? (await scanMedia(plan, options.signal));
   checkFit(plan, scan, identity.size, destination.path);
   await options.drives.check(destination.path, {
-    neededBytes: scan.fileBytes,
+    neededBytes: scan.fileBytes + (plan.layout.kind === 'iso-fat' ? plan.layout.isoBytes : 0),
     sources,
     ...(plan.media.fetched !== null ? { cache: options.cacheDir } : {}),
     largeDriveConfirmed: destination.largeDriveConfirmed,

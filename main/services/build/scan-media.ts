@@ -3,6 +3,8 @@ import { formatBytes } from '../../../shared/model/size.js';
 import type { MediaFacts } from '../boot-media/compose.js';
 import { isApkovlName } from '../boot-media/media-path.js';
 import { planCardLayout } from '../image/card-writer.js';
+import { keepOnHybridFat } from '../boot-media/iso-source.js';
+import { planHybridLayout } from '../image/hybrid-stick-writer.js';
 import { checkMediaMatch, type BuildPlan } from './plan.js';
 import { openMedia } from './write-card.js';
 
@@ -28,14 +30,18 @@ export async function scanMedia(plan: BuildPlan, signal?: AbortSignal): Promise<
     const repository = /^apks\/([^/]+)\//.exec(entry.path);
     if (repository && scan.arch === null) scan.arch = repository[1] ?? null;
     if (entry.kind !== 'file') continue;
-    if (!entry.path.includes('/') && isApkovlName(entry.path)) {
+    const apk = /^apks\/[^/]+\/([^/]+\.apk)$/.exec(entry.path);
+    if (apk?.[1] !== undefined) scan.apks.add(apk[1]);
+    // A BIOS+UEFI stick keeps the ISO as it is: only the EFI loader goes onto its FAT partition.
+    const skipped =
+      (!entry.path.includes('/') && isApkovlName(entry.path)) ||
+      (plan.layout.kind === 'iso-fat' && !keepOnHybridFat(entry.path.toLowerCase()));
+    if (skipped) {
       for await (const piece of entry.body) void piece;
       continue;
     }
     scan.files += 1;
     scan.fileBytes += entry.size;
-    const apk = /^apks\/[^/]+\/([^/]+\.apk)$/.exec(entry.path);
-    if (apk?.[1] !== undefined) scan.apks.add(apk[1]);
     if (entry.path === '.alpine-release') {
       const parts: Buffer[] = [];
       for await (const piece of entry.body) parts.push(Buffer.from(piece));
@@ -53,8 +59,19 @@ export async function scanMedia(plan: BuildPlan, signal?: AbortSignal): Promise<
  * clusters, with room to spare for folders, the apkovl and the manifest.
  */
 export function checkFit(plan: BuildPlan, scan: MediaScan, targetBytes: number, where: string): void {
-  const layout = planCardLayout(targetBytes, plan.card.partitionBytes ?? undefined);
-  const { clusterSize, clusterCount } = layout.geometry;
+  const geometry =
+    plan.layout.kind === 'iso-fat'
+      ? relocateToo(
+          () =>
+            planHybridLayout(
+              targetBytes,
+              plan.layout.kind === 'iso-fat' ? plan.layout.isoBytes : 0,
+              plan.card.partitionBytes ?? undefined,
+            ),
+          where,
+        ).fat.geometry
+      : planCardLayout(targetBytes, plan.card.partitionBytes ?? undefined).geometry;
+  const { clusterSize, clusterCount } = geometry;
   // Every file rounded up to a cluster; folders, the apkovl, usercfg.txt and the manifest
   // are small: 1 MiB and one cluster per file covers them.
   const cache = plan.offline?.packages.files ?? [];
@@ -83,5 +100,19 @@ export function checkFit(plan: BuildPlan, scan: MediaScan, targetBytes: number, 
             : 'use a larger card or stick (nothing was written)',
       },
     );
+  }
+}
+
+/** Run `make`; a too-small error it throws names `where`. */
+function relocateToo<T>(make: () => T, where: string): T {
+  try {
+    return make();
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    throw new AppError(error.code, `${where}: ${error.message}`, {
+      location: where,
+      ...(error.hint !== undefined ? { hint: error.hint } : {}),
+      cause: error,
+    });
   }
 }

@@ -13,6 +13,8 @@ import { withManifest, type ManifestOrigin } from './manifest.js';
 import { checkMediaMatch, releaseBranch, type BuildPlan } from './plan.js';
 
 export interface WrittenCard extends WriteCardResult {
+  /** Partition 1 of a BIOS+UEFI stick: the ISO (null for one FAT32 partition). */
+  isoPartition: { startLba: number; sectors: number } | null;
   report: ComposeReport;
   manifest: CardManifest;
   /** The overlay generated from the definition (null for a given apkovl). */
@@ -26,11 +28,17 @@ export interface WriteOptions {
   now: () => number;
 }
 
-/** Boot media by kind (decided by content when the plan was made). */
-export async function openMedia(plan: BuildPlan, options: MediaSourceOptions): Promise<MediaSource> {
+/**
+ * Boot media by kind (decided by content when the plan was made). `forFat`: only what goes onto
+ * the FAT partition (for a BIOS+UEFI stick, the EFI loader and .alpine-release).
+ */
+export async function openMedia(plan: BuildPlan, options: MediaSourceOptions, forFat = false): Promise<MediaSource> {
   if (plan.media.kind === 'iso') {
-    const { openIsoMedia } = await import('../boot-media/iso-source.js');
-    return openIsoMedia(plan.media.path, options);
+    const { openIsoMedia, keepOnHybridFat } = await import('../boot-media/iso-source.js');
+    return openIsoMedia(plan.media.path, {
+      ...options,
+      ...(forFat && plan.layout.kind === 'iso-fat' ? { select: keepOnHybridFat } : {}),
+    });
   }
   const { openTarball } = await import('../boot-media/tarball-source.js');
   return openTarball(plan.media.path, options);
@@ -52,15 +60,21 @@ export async function writePlannedCard(
   options: WriteOptions,
 ): Promise<WrittenCard> {
   let meter: ProgressMeter | null = null;
-  const source = await openMedia(plan, {
-    onRead: (bytes) => meter?.update(bytes),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  const layout = plan.layout;
+  const isoBytes = layout.kind === 'iso-fat' ? layout.isoBytes : 0;
+  const source = await openMedia(
+    plan,
+    {
+      onRead: (bytes) => meter?.update(isoBytes + bytes),
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
+    true,
+  );
   if (options.onProgress) {
     meter = new ProgressMeter({
       phase: 'write',
-      label: 'Writing boot files',
-      total: source.size,
+      label: layout.kind === 'iso-fat' ? 'Writing the ISO and the boot files' : 'Writing boot files',
+      total: isoBytes + source.size,
       listener: options.onProgress,
       now: options.now,
     });
@@ -101,7 +115,11 @@ export async function writePlannedCard(
           }
         : {}),
       ...(plan.card.usercfg ? { usercfg: plan.card.usercfg } : {}),
-      ...(plan.card.cmdlineAppend.length > 0 ? { cmdlineAppend: plan.card.cmdlineAppend } : {}),
+      // A BIOS+UEFI stick gets its kernel parameters in the ISO's configurations (iso-partition.ts).
+      ...(plan.card.cmdlineAppend.length > 0 && layout.kind === 'fat'
+        ? { cmdlineAppend: plan.card.cmdlineAppend }
+        : {}),
+      ...(layout.kind === 'iso-fat' ? { bootFolder: false } : {}),
       ...(plan.card.sourceDateEpoch !== undefined ? { sourceDateEpoch: plan.card.sourceDateEpoch } : {}),
       ...(plan.card.seed !== undefined ? { seed: plan.card.seed } : {}),
       fingerprint: source.fingerprint,
@@ -125,25 +143,55 @@ export async function writePlannedCard(
     },
     (made) => (manifest = made),
   );
-  const result = await writeCard({
-    target,
-    ...(plan.card.partitionBytes !== null ? { partitionBytes: plan.card.partitionBytes } : {}),
-    entries,
-    volumeLabel: plan.card.volumeLabel,
-    defaultMtime: plan.card.sourceDateEpoch ?? 0,
-    identity,
-    onFinalize: () => {
-      meter?.finish();
-      options.onProgress?.({
-        phase: 'write',
-        label: 'Writing folders, FATs and boot sectors',
-        bytes: 0,
-        total: null,
-        bytesPerSecond: null,
-        etaSeconds: null,
-      });
-    },
-  });
+  const onFinalize = () => {
+    meter?.finish();
+    options.onProgress?.({
+      phase: 'write',
+      label: 'Writing folders, FATs and boot sectors',
+      bytes: 0,
+      total: null,
+      bytesPerSecond: null,
+      etaSeconds: null,
+    });
+  };
+  let result: WriteCardResult;
+  let isoPartition: WrittenCard['isoPartition'] = null;
+  if (layout.kind === 'iso-fat') {
+    const { writeHybridStick } = await import('../image/hybrid-stick-writer.js');
+    const hybrid = await writeHybridStick({
+      target,
+      iso: { path: plan.media.path, plan: layout.iso },
+      bootCode: layout.bootCode,
+      ...(plan.card.partitionBytes !== null ? { fatBytes: plan.card.partitionBytes } : {}),
+      entries,
+      volumeLabel: plan.card.volumeLabel,
+      defaultMtime: plan.card.sourceDateEpoch ?? 0,
+      identity,
+      onIsoBytes: (bytes) => meter?.update(Math.min(bytes, isoBytes)),
+      onFinalize,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    isoPartition = hybrid.layout.iso;
+    result = {
+      layout: {
+        partitionStartLba: hybrid.layout.fat.startLba,
+        partitionSectors: hybrid.layout.fat.sectors,
+        geometry: hybrid.layout.fat.geometry,
+      },
+      stats: hybrid.stats,
+      identity: hybrid.identity,
+    };
+  } else {
+    result = await writeCard({
+      target,
+      ...(plan.card.partitionBytes !== null ? { partitionBytes: plan.card.partitionBytes } : {}),
+      entries,
+      volumeLabel: plan.card.volumeLabel,
+      defaultMtime: plan.card.sourceDateEpoch ?? 0,
+      identity,
+      onFinalize,
+    });
+  }
   if (manifest === null) throw new AppError('internal', 'the manifest was not made');
-  return { ...result, report, manifest, generated };
+  return { ...result, isoPartition, report, manifest, generated };
 }

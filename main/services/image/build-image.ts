@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { AppError } from '../../../shared/errors.js';
 import type { BuildSummary } from '../../../shared/model/build-image.js';
 import type { ProgressListener } from '../../../shared/model/progress.js';
@@ -22,6 +24,10 @@ export interface BuildImageOptions {
   /** A file whose content becomes `usercfg.txt`. */
   usercfg?: string;
   cmdlineAppend?: string[];
+  /** x86: a BIOS+UEFI stick (boot code from the ISO's own signed repository) or UEFI only. */
+  firmware?: 'bios-uefi' | 'uefi';
+  /** Extra apk keys that sign the ISO's repository (tests sign their own). */
+  apkKeys?: string[];
   seed?: string;
   sourceDateEpoch?: number;
   onProgress?: ProgressListener;
@@ -51,15 +57,25 @@ export async function buildImage(options: BuildImageOptions): Promise<BuildSumma
       ...(options.volumeLabel !== undefined ? { volumeLabel: options.volumeLabel } : {}),
       ...(options.usercfg !== undefined ? { usercfgFile: options.usercfg } : {}),
       ...(options.cmdlineAppend !== undefined ? { cmdlineAppend: options.cmdlineAppend } : {}),
+      ...(options.firmware !== undefined ? { firmware: options.firmware } : {}),
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
     },
     verify: false,
+    ...(options.apkKeys !== undefined ? { packages: { apkKeys: options.apkKeys, offline: true } } : {}),
   });
   return buildToImage(
     request,
     {
       sourceDateEpoch: options.sourceDateEpoch,
       fetchRelease: () => Promise.reject(new AppError('internal', 'buildImage never fetches')),
+      // Boot code only from the media's own repository: an empty cache, nothing fetched.
+      syslinuxBootCode: async (wanted) =>
+        (await import('../boot-media/syslinux-source.js')).syslinuxBootCode({
+          ...wanted,
+          offline: true,
+          cacheDir: path.join(tmpdir(), 'apkovl-build-image-no-cache'),
+          env: {},
+        }),
     },
     {
       now: options.now ?? (() => performance.now()),

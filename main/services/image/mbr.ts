@@ -14,6 +14,11 @@ export interface MbrPartition {
 export interface Mbr {
   diskSignature: number;
   partitions: MbrPartition[];
+  /**
+   * Boot code for bytes 0-439 (syslinux's mbr.bin on a BIOS+UEFI stick); default: a message
+   * that the disk does not boot in legacy BIOS mode.
+   */
+  bootCode?: Buffer;
 }
 
 const TABLE_OFFSET = 446;
@@ -44,7 +49,10 @@ export function encodeMbr(mbr: Mbr): Buffer {
     throw new AppError('internal', 'an MBR holds at most four partitions');
   }
   const sector = Buffer.alloc(SECTOR_SIZE);
-  bootMessageCode('This disk boots with UEFI or the Raspberry Pi firmware only.').copy(sector, 0);
+  if (mbr.bootCode !== undefined && mbr.bootCode.length > 440) {
+    throw new AppError('internal', 'MBR boot code is longer than 440 bytes');
+  }
+  (mbr.bootCode ?? bootMessageCode('This disk boots with UEFI or the Raspberry Pi firmware only.')).copy(sector, 0);
   sector.writeUInt32LE(mbr.diskSignature >>> 0, 440);
   mbr.partitions.forEach((partition, index) => {
     if (partition.start < 1 || partition.sectors < 1) {

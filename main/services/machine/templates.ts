@@ -93,14 +93,14 @@ persistence:
   },
   {
     name: 'x86-server',
-    description: 'PC booting a UEFI USB stick: static IPv4, DNS, SSH, an apk cache on the stick',
-    definition: `# Apkovl Studio machine definition: a diskless x86_64 server booting from a UEFI USB stick.
-# Build a stick image (fetches and verifies alpine-standard-3.22.2-x86_64.iso; the PC boots it
-# with UEFI, Secure Boot off; legacy BIOS boot is not supported):
+    description: 'PC booting a USB stick (BIOS or UEFI): static IPv4, DNS, SSH, an apk cache on the stick',
+    definition: `# Apkovl Studio machine definition: a diskless x86_64 server booting from a USB stick.
+# Build a stick image (fetches and verifies alpine-standard-3.22.2-x86_64.iso and the release's
+# syslinux boot code; the PC boots it with BIOS or with UEFI, Secure Boot off):
 #   apkovl build server.yml --output server.img
 version: 1
 hostname: edge-1
-target: { board: x86_64-uefi, arch: x86_64 }
+target: { board: x86_64, arch: x86_64 }
 alpine:
   version: 3.22.2
   flavor: standard

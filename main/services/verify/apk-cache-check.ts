@@ -42,6 +42,8 @@ export interface ApkCacheInput {
   arch: string | null;
   /** --apk-key files. */
   apkKeys: readonly string[];
+  /** The ISO partition of a BIOS+UEFI stick, which holds the boot repository (apks/). */
+  iso?: CardReader | null;
   /** The card's manifest: whether the card was written with a package cache. */
   manifest: CardManifest | null;
 }
@@ -175,8 +177,10 @@ async function checkPackage(
   folder: string,
   arch: string,
   pkg: ResolvedPackage,
+  iso: CardReader | null,
 ): Promise<PackageFound> {
-  const onMedia = card.find(`apks/${arch}/${pkg.name}-${pkg.version}.apk`);
+  const mediaPath = `apks/${arch}/${pkg.name}-${pkg.version}.apk`;
+  const onMedia = card.find(mediaPath) ?? iso?.find(mediaPath) ?? null;
   if (onMedia !== null && !onMedia.isDirectory) return { where: 'media' as const, path: onMedia.path };
   const name = `${folder}/${cachePackageName(pkg.name, pkg.version, pkg.checksumBytes)}`;
   const file = card.find(name);
@@ -331,7 +335,7 @@ export async function checkApkCache(input: ApkCacheInput): Promise<VerifyCheck> 
   let inCache = 0;
   let cacheBytes = 0;
   for (const pkg of packages) {
-    const found = await checkPackage(card, folder, arch, pkg);
+    const found = await checkPackage(card, folder, arch, pkg, input.iso ?? null);
     if (found.where === 'media') onMedia += 1;
     else if (found.where === 'cache') {
       inCache += 1;

@@ -35,21 +35,27 @@ export function grubConfigFiles(config: string): string[] {
  * and initramfs it names and a one-line cmdline.txt; for a UEFI stick EFI/BOOT/BOOTX64.EFI and
  * GRUB's configuration with the files it loads; for both the boot repository (apks/).
  */
-export async function checkBootFiles(card: CardReader): Promise<VerifyCheck> {
+export async function checkBootFiles(card: CardReader, iso: CardReader | null = null): Promise<VerifyCheck> {
   const problems: VerifyProblem[] = [];
   const present: string[] = [];
+  // A BIOS+UEFI stick: the EFI loader on the FAT partition, everything else in the ISO.
+  const where = (path: string): CardReader => (iso !== null && !/^EFI\//i.test(path) ? iso : card);
   const need = (path: string, why: string): boolean => {
-    const file = card.find(path);
+    const file = where(path).find(path);
     if (file !== null && !file.isDirectory) {
       present.push(path);
       return true;
     }
-    problems.push(problem('fault', `${displayText(path)} is missing: ${why}`, { paths: [path], hint: rewrite }));
+    const place = iso !== null && where(path) === iso ? ' from the ISO partition' : '';
+    problems.push(
+      problem('fault', `${displayText(path)} is missing${place}: ${why}`, { paths: [path], hint: rewrite }),
+    );
     return false;
   };
   const text = async (path: string): Promise<string> => {
-    const file = card.find(path);
-    const data = file === null ? null : await card.readSmall(file, 64 * 1024).catch(() => null);
+    const reader = where(path);
+    const file = reader.find(path);
+    const data = file === null ? null : await reader.readSmall(file, 64 * 1024).catch(() => null);
     return data === null ? '' : data.toString('utf8');
   };
 
@@ -91,7 +97,7 @@ export async function checkBootFiles(card: CardReader): Promise<VerifyCheck> {
   }
   need('apks/.boot_repository', "the initramfs finds the card's package repository by it");
   return makeCheck('boot-files', TITLE, {
-    summary: `${pi ? 'Raspberry Pi' : uefi ? 'UEFI' : 'unknown'} boot chain: ${count(present.length, 'needed file')} present`,
+    summary: `${pi ? 'Raspberry Pi' : uefi ? (iso !== null ? 'UEFI (GRUB reads the ISO partition)' : 'UEFI') : 'unknown'} boot chain: ${count(present.length, 'needed file')} present`,
     problems,
   });
 }

@@ -55,7 +55,15 @@ export async function cachedMedia(
 }
 
 /** The media as a stream of entries, mapped as the builder maps them (an ISO's files as they go on a stick). */
-export async function openLocatedMedia(media: LocatedMedia, options: MediaSourceOptions): Promise<MediaSource> {
-  if (media.kind === 'iso') return (await import('../boot-media/iso-source.js')).openIsoMedia(media.path, options);
+export async function openLocatedMedia(
+  media: LocatedMedia,
+  options: MediaSourceOptions,
+  /** A BIOS+UEFI stick: its FAT partition holds only the EFI loader and .alpine-release. */
+  hybridFat = false,
+): Promise<MediaSource> {
+  if (media.kind === 'iso') {
+    const { openIsoMedia, keepOnHybridFat } = await import('../boot-media/iso-source.js');
+    return openIsoMedia(media.path, { ...options, ...(hybridFat ? { select: keepOnHybridFat } : {}) });
+  }
   return (await import('../boot-media/tarball-source.js')).openTarball(media.path, options);
 }

@@ -26,6 +26,8 @@ export interface PartitionResult {
   /** The FAT partition to read, or null when there is none that can be. */
   partition: MbrPartition | null;
   facts: CardFacts['partition'];
+  /** The partition table as read (null when sector 0 holds none). */
+  mbr: Mbr | null;
 }
 
 /**
@@ -40,6 +42,7 @@ export async function checkPartition(medium: VerifyMedium): Promise<PartitionRes
     }),
     partition: null,
     facts: null,
+    mbr: null,
   });
   let mbr: Mbr | null;
   try {
@@ -65,7 +68,10 @@ export async function checkPartition(medium: VerifyMedium): Promise<PartitionRes
   const bytes = partition.sectors * SECTOR_SIZE;
   const facts = { number: index + 1, type: partition.type, startByte, bytes, bootable: partition.bootable };
   const problems = [];
-  if (index > 0) {
+  // A BIOS+UEFI stick: the ISO (type 0x17) is partition 1, the FAT32 partition 2. Such a stick
+  // is not for a Raspberry Pi.
+  const isoFirst = mbr.partitions[0]?.type === 0x17;
+  if (index > 0 && !isoFirst) {
     problems.push(
       problem(
         'fault',
@@ -79,7 +85,14 @@ export async function checkPartition(medium: VerifyMedium): Promise<PartitionRes
   }
   const details = [];
   if (mbr.partitions.length > 1) details.push(`the table has ${mbr.partitions.length} partitions`);
-  if (!partition.bootable) details.push('the partition is not marked bootable (the Pi and UEFI do not need it)');
+  if (isoFirst) {
+    const iso = mbr.partitions[0] as MbrPartition;
+    details.push(
+      `partition 1: ${formatBytes(iso.sectors * SECTOR_SIZE)} ISO 9660 (type 0x17${iso.bootable ? ', active' : ''}), for BIOS boot`,
+    );
+  } else if (!partition.bootable) {
+    details.push('the partition is not marked bootable (the Pi and UEFI do not need it)');
+  }
   return {
     check: makeCheck('partition', TITLE, {
       summary: `MBR, partition ${index + 1}: ${formatBytes(bytes)} ${FAT_TYPES.get(partition.type) ?? ''} (type ${hex(partition.type)}) at ${startByte % (1 << 20) === 0 ? `${startByte >> 20} MiB` : `byte ${startByte}`}`,
@@ -88,5 +101,6 @@ export async function checkPartition(medium: VerifyMedium): Promise<PartitionRes
     }),
     partition,
     facts,
+    mbr,
   };
 }

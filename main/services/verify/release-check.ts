@@ -14,6 +14,8 @@ const NONE: ReleaseFacts = { alpineRelease: null, alpineVersion: null, branch: n
 export async function checkRelease(
   card: CardReader,
   manifest: CardManifest | null,
+  /** The ISO partition of a BIOS+UEFI stick: its apks/ folder is the boot repository. */
+  iso: CardReader | null = null,
 ): Promise<{ check: VerifyCheck; facts: ReleaseFacts }> {
   const file = card.find('.alpine-release');
   if (file === null || file.isDirectory) {
@@ -46,13 +48,15 @@ export async function checkRelease(
     };
   }
   const arch =
-    card.files
+    [...card.files, ...(iso?.files ?? [])]
       .filter((each) => each.isDirectory && /^apks\/[^/]+$/i.test(each.path))
       .map((each) => each.path.slice(5))[0] ?? null;
   const board = text.startsWith('alpine-rpi')
     ? 'rpi'
     : card.find('EFI/BOOT/BOOTX64.EFI') !== null
-      ? 'x86_64-uefi'
+      ? iso !== null
+        ? 'x86_64'
+        : 'x86_64-uefi'
       : null;
   const facts: ReleaseFacts = {
     alpineRelease: text,
@@ -73,7 +77,7 @@ export async function checkRelease(
   if (manifest !== null && manifest.alpineRelease !== null && manifest.alpineRelease !== text) {
     details.push(`the manifest was written for ${displayText(manifest.alpineRelease)}`);
   }
-  const what = [arch, board === 'rpi' ? 'Raspberry Pi' : board === 'x86_64-uefi' ? 'x86_64 UEFI' : null]
+  const what = [arch, board === 'rpi' ? 'Raspberry Pi' : board === 'x86_64-uefi' ? 'x86_64 UEFI' : board === 'x86_64' ? 'x86_64 BIOS and UEFI' : null]
     .filter((part) => part !== null)
     .join(', ');
   return {

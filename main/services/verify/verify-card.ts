@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { AppError } from '../../../shared/errors.js';
 import { ProgressMeter } from '../../../shared/model/progress-meter.js';
 import type { ProgressListener } from '../../../shared/model/progress.js';
 import type { VerifyRequest } from '../../../shared/model/requests.js';
@@ -15,6 +16,13 @@ import type { ReleaseCache } from '../releases/cache.js';
 import { APK_CACHE_TITLE, checkApkCache } from './apk-cache-check.js';
 import { checkApkovl } from './apkovl-check.js';
 import { checkBootFiles } from './boot-files-check.js';
+import {
+  BIOS_BOOT_TITLE,
+  checkBiosBoot,
+  compareIsoWithMedia,
+  openIsoPartition,
+  type IsoPartitionView,
+} from './bios-boot-check.js';
 import type { CardReader } from './card-reader.js';
 import { makeCheck } from './checks.js';
 import { checkDefinition, loadMachine, type LoadedMachine } from './definition-check.js';
@@ -46,6 +54,7 @@ const TITLES: Record<VerifyCheckId, string> = {
   filesystem: 'FAT32 file system',
   release: 'Alpine release',
   'boot-files': 'Boot files',
+  'bios-boot': BIOS_BOOT_TITLE,
   manifest: 'Files against the manifest',
   apkovl: 'The apkovl',
   'boot-media': 'Boot files against the boot media',
@@ -93,14 +102,46 @@ export async function verifyCard(request: VerifyRequest, options: VerifyOptions)
     const partition = await checkPartition(medium);
     checks.set('partition', partition.check);
     facts.partition = partition.facts;
+    let iso: IsoPartitionView | null = null;
+    let openError: string | null = null;
+    if (partition.mbr !== null) {
+      try {
+        iso = await openIsoPartition(medium, partition.mbr, options.signal);
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        openError = error.message;
+      }
+    }
+    const located: { media: LocatedMedia | null } = { media: null };
     if (partition.partition !== null) {
       const filesystem = await checkFilesystem(medium, partition.partition, options.signal);
       checks.set('filesystem', filesystem.check);
       facts.volume = filesystem.volume;
       facts.freeBytes = filesystem.freeBytes;
       if (filesystem.reader !== null) {
-        await examineFiles(filesystem.reader, { checks, report, machine, given, givenHash, options, request });
+        await examineFiles(filesystem.reader, {
+          checks,
+          report,
+          machine,
+          given,
+          givenHash,
+          options,
+          request,
+          iso: iso?.reader ?? null,
+          located,
+        });
       }
+    }
+    if (partition.mbr !== null) {
+      const media =
+        iso !== null && located.media?.kind === 'iso'
+          ? {
+              ...(await compareIsoWithMedia(iso, located.media.path, options.signal)),
+              name: path.basename(located.media.path),
+            }
+          : null;
+      const bios = await checkBiosBoot(medium, partition.mbr, iso, openError, media);
+      if (bios !== null) checks.set('bios-boot', bios);
     }
   } finally {
     await medium.close();
@@ -126,6 +167,10 @@ interface Examination {
   givenHash: Promise<string> | null;
   options: VerifyOptions;
   request: VerifyRequest;
+  /** The ISO partition of a BIOS+UEFI stick. */
+  iso: CardReader | null;
+  /** Set to the boot media found for the comparison. */
+  located: { media: LocatedMedia | null };
 }
 
 /**
@@ -134,7 +179,7 @@ interface Examination {
  * apkovl, the definition and the first-boot report.
  */
 async function examineFiles(card: CardReader, examination: Examination): Promise<void> {
-  const { checks, report, machine, given, givenHash, options, request } = examination;
+  const { checks, report, machine, given, givenHash, options, request, iso } = examination;
   const facts = report.card;
   const manifestRead = await readManifest(card);
   const manifest = manifestRead.state === 'read' ? manifestRead.manifest : null;
@@ -142,14 +187,15 @@ async function examineFiles(card: CardReader, examination: Examination): Promise
     const { tool, created, bootMedia, definition, files } = manifest;
     facts.manifest = { tool, created, bootMedia, definition, files: files.length };
   }
-  const release = await checkRelease(card, manifest);
+  const release = await checkRelease(card, manifest, iso);
   checks.set('release', release.check);
   Object.assign(facts, release.facts);
-  checks.set('boot-files', await checkBootFiles(card));
+  checks.set('boot-files', await checkBootFiles(card, iso));
 
   const media = given ?? (await cachedMedia(options.cache, manifest, release.facts));
+  examination.located.media = media;
   if (media !== null) {
-    const result = await compareMedia(card, media, options);
+    const result = await compareMedia(card, media, options, iso !== null);
     if (givenHash !== null) media.sha256 = await givenHash;
     const compared = await checkBootMedia(card, media, result, manifest);
     checks.set('boot-media', compared.check);
@@ -169,7 +215,14 @@ async function examineFiles(card: CardReader, examination: Examination): Promise
   }
   checks.set(
     'apk-cache',
-    await checkApkCache({ card, members: apkovl.members, arch: facts.arch, apkKeys: request.apkKeys ?? [], manifest }),
+    await checkApkCache({
+      card,
+      members: apkovl.members,
+      arch: facts.arch,
+      apkKeys: request.apkKeys ?? [],
+      manifest,
+      iso,
+    }),
   );
   const firstBoot = await checkFirstBoot(card);
   checks.set('first-boot', firstBoot.check);
@@ -182,7 +235,9 @@ function skipped(id: VerifyCheckId, request: VerifyRequest, ran: Map<VerifyCheck
     ? 'the card has no partition that can be read'
     : !ran.has('release')
       ? 'the file system cannot be read'
-      : id === 'boot-media'
+      : id === 'bios-boot'
+        ? 'no ISO partition: a Raspberry Pi card or a UEFI-only stick (BIOS PCs do not boot it)'
+        : id === 'boot-media'
         ? 'no boot media: give them with --boot-media (or fetch the release into the download cache)'
         : id === 'definition'
           ? request.machine === undefined
@@ -193,12 +248,16 @@ function skipped(id: VerifyCheckId, request: VerifyRequest, ran: Map<VerifyCheck
 }
 
 /** Compare every boot file with the media, with progress over the media's bytes. */
-async function compareMedia(card: CardReader, media: LocatedMedia, options: VerifyOptions) {
+async function compareMedia(card: CardReader, media: LocatedMedia, options: VerifyOptions, hybridFat: boolean) {
   let meter: ProgressMeter | null = null;
-  const source = await openLocatedMedia(media, {
-    onRead: (bytes) => meter?.update(bytes),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  const source = await openLocatedMedia(
+    media,
+    {
+      onRead: (bytes) => meter?.update(bytes),
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
+    hybridFat,
+  );
   if (options.onProgress) {
     meter = new ProgressMeter({
       phase: 'verify',

@@ -142,19 +142,23 @@ describe('parseApkIndex', () => {
     expect(() => parseDependency('>=1')).toThrow(/no package name/);
   });
 
-  // A loose bound so a loaded CI machine does not flake; npm run bench measures the goal (well under 1 s).
-  it('parses 25,000 records in under 1.5 s', () => {
+  // Speed is measured by npm run bench (test/bench/apk-resolve.ts), never by a timed test.
+  it('parses an index the size of the community repository (25,000 records) completely', () => {
     const record = (n: number): string =>
       `C:${q1}\nP:pkg${n}\nV:1.${n % 97}.${n % 13}-r${n % 5}\nA:x86_64\nS:${1000 + n}\nI:${4000 + n}\nT:package ${n}\n` +
       `U:https://example.org/${n}\nL:MIT\no:pkg${n}\nm:Someone <someone@example.org>\nt:1700000000\nc:abcdef\n` +
       `D:so:libc.musl-x86_64.so.1 pkg${n >> 1}>=1.0 so:lib${n >> 2}.so.1\n` +
       `p:so:lib${n}.so.1=1.0 cmd:tool${n}=1.${n % 97}.${n % 13}-r${n % 5}\n\n`;
     const text = Array.from({ length: 25_000 }, (_, n) => record(n)).join('');
-    parseApkIndex(text); // warm up the JIT: the bound is for steady state
-    const started = performance.now();
     const parsed = parseApkIndex(text);
-    const elapsed = performance.now() - started;
     expect(parsed.packages).toHaveLength(25_000);
-    expect(elapsed).toBeLessThan(1500);
+    const last = parsed.packages[24_999];
+    expect(last?.name).toBe('pkg24999');
+    expect(last?.provides.map((provide) => provide.name)).toEqual(['so:lib24999.so.1', 'cmd:tool24999']);
+    expect(last?.depends.map((dependency) => dependency.name)).toEqual([
+      'so:libc.musl-x86_64.so.1',
+      'pkg12499',
+      'so:lib6249.so.1',
+    ]);
   });
 });

@@ -1,0 +1,161 @@
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { mediaTreeWriter, pseudoRandomBytes } from './synthetic-media.js';
+import { buildApk, buildApkIndex, apkIndexText, makeApkKey, type SyntheticApkKey } from './synthetic-apk-repo.js';
+
+/**
+ * Debian's syslinux files the BIOS tests build with: isolinux (isolinux.bin, isohdpfx.bin,
+ * isohdppx.bin) and syslinux-common (mbr.bin, the BIOS modules).
+ */
+export const DEBIAN_SYSLINUX = {
+  isolinux: '/usr/lib/ISOLINUX/isolinux.bin',
+  isohdpfx: '/usr/lib/ISOLINUX/isohdpfx.bin',
+  isohdppx: '/usr/lib/ISOLINUX/isohdppx.bin',
+  mbr: '/usr/lib/syslinux/mbr/mbr.bin',
+  modules: '/usr/lib/syslinux/modules/bios',
+};
+
+export const haveDebianSyslinux = Object.values(DEBIAN_SYSLINUX).every((file) => existsSync(file));
+
+/** A syslinux package as Alpine ships it (usr/share/syslinux), holding Debian's boot code. */
+export function syslinuxPackageFiles(): Record<string, Buffer> {
+  return {
+    'usr/share/syslinux/mbr.bin': readFileSync(DEBIAN_SYSLINUX.mbr),
+    'usr/share/syslinux/isohdpfx.bin': readFileSync(DEBIAN_SYSLINUX.isohdpfx),
+    'usr/share/syslinux/isohdppx.bin': readFileSync(DEBIAN_SYSLINUX.isohdppx),
+    'usr/share/syslinux/ldlinux.c32': readFileSync(path.join(DEBIAN_SYSLINUX.modules, 'ldlinux.c32')),
+  };
+}
+
+export interface BiosIso {
+  iso: string;
+  tree: string;
+  /** ISO path -> sha256. */
+  files: Map<string, string>;
+  /** The key that signs apks/x86_64/APKINDEX.tar.gz and the packages (trust it with apkKeys). */
+  key: SyntheticApkKey;
+  keyFile: string;
+  volumeId: string;
+}
+
+/**
+ * An ISO built the way Alpine's mkimage builds its own (scripts/mkimg.iso.sh: xorrisofs with
+ * -isohybrid-mbr isohdpfx.bin, isolinux El Torito with a boot info table, the EFI image as
+ * alternative El Torito entry, -isohybrid-gpt-basdat), with Debian's isolinux and modules. Its
+ * boot repository apks/x86_64/ is signed by a test key and holds `syslinux` (Debian's boot
+ * code, where Alpine's package puts it) unless `withSyslinux` is false. The kernel and
+ * initramfs are random unless given.
+ */
+export function createBiosIso(options: {
+  dir: string;
+  version?: string;
+  /** Lines of syslinux.cfg before the LABEL (e.g. SAY lines for a test). */
+  syslinuxPreamble?: string[];
+  kernel?: Buffer;
+  initramfs?: Buffer;
+  efiLoader?: Buffer;
+  grubConfig?: string;
+  append?: string;
+  withSyslinux?: boolean;
+  /** Extra files (ISO path -> content), e.g. a stray apkovl. */
+  extra?: Record<string, string | Buffer>;
+}): BiosIso {
+  const version = options.version ?? '3.22.2';
+  const tree = path.join(options.dir, 'bios-iso-tree');
+  const { put, files } = mediaTreeWriter(tree);
+  const append = options.append ?? 'modules=loop,squashfs,sd-mod,usb-storage quiet';
+  put('.alpine-release', `alpine-standard-${version} 251009\n`);
+  put('boot/vmlinuz-lts', options.kernel ?? pseudoRandomBytes('kernel', 300_000));
+  put('boot/initramfs-lts', options.initramfs ?? pseudoRandomBytes('initramfs', 200_000));
+  put('boot/modloop-lts', pseudoRandomBytes('modloop', 600_000));
+  put(
+    'boot/grub/grub.cfg',
+    options.grubConfig ??
+      `set timeout=1\n\nmenuentry "Linux lts" {\nlinux\t/boot/vmlinuz-lts ${append}\ninitrd\t/boot/initramfs-lts\n}\n`,
+  );
+  put(
+    'boot/syslinux/syslinux.cfg',
+    [
+      'SERIAL 0 115200',
+      'TIMEOUT 10',
+      'PROMPT 0',
+      'DEFAULT lts',
+      ...(options.syslinuxPreamble ?? []),
+      '',
+      'LABEL lts',
+      'MENU LABEL Linux lts',
+      'KERNEL /boot/vmlinuz-lts',
+      'INITRD /boot/initramfs-lts',
+      `APPEND ${append}`,
+      '',
+    ].join('\n'),
+  );
+  mkdirSync(path.join(tree, 'boot/syslinux'), { recursive: true });
+  copyFileSync(DEBIAN_SYSLINUX.isolinux, path.join(tree, 'boot/syslinux/isolinux.bin'));
+  copyFileSync(DEBIAN_SYSLINUX.isohdpfx, path.join(tree, 'boot/syslinux/isohdpfx.bin'));
+  for (const module of ['ldlinux.c32', 'libcom32.c32', 'libutil.c32', 'mboot.c32']) {
+    copyFileSync(path.join(DEBIAN_SYSLINUX.modules, module), path.join(tree, 'boot/syslinux', module));
+  }
+  const efiLoader = options.efiLoader ?? pseudoRandomBytes('bootx64', 100_000);
+  put('efi/boot/bootx64.efi', efiLoader);
+  // The El Torito EFI image: a small FAT holding the same loader.
+  const efiImage = path.join(tree, 'boot/grub/efi.img');
+  execFileSync('mkfs.vfat', ['-C', efiImage, String(Math.ceil(efiLoader.length / 1024) + 512)], { stdio: 'pipe' });
+  const env = { ...process.env, MTOOLS_SKIP_CHECK: '1' };
+  execFileSync('mmd', ['-i', efiImage, '::/EFI', '::/EFI/BOOT'], { env });
+  const loaderFile = path.join(options.dir, 'bootx64.efi.copy');
+  writeFileSync(loaderFile, efiLoader);
+  execFileSync('mcopy', ['-i', efiImage, loaderFile, '::/EFI/BOOT/BOOTX64.EFI'], { env });
+
+  const key = makeApkKey('apkovl-bios-test@example.org-0001.rsa.pub');
+  const packages = [
+    ...(options.withSyslinux === false
+      ? []
+      : [buildApk({ name: 'syslinux', version: '6.04_pre1-r15', files: syslinuxPackageFiles() }, 'x86_64', { key })]),
+    buildApk({ name: 'alpine-base', version: '3.22.2-r0' }, 'x86_64', { key }),
+  ];
+  put('apks/.boot_repository', '');
+  for (const apk of packages) put(`apks/x86_64/${apk.fileName}`, apk.data);
+  put('apks/x86_64/APKINDEX.tar.gz', buildApkIndex(apkIndexText(packages), 'boot media', { key }));
+  for (const [name, content] of Object.entries(options.extra ?? {})) put(name, content);
+  const keyFile = path.join(options.dir, key.name);
+  writeFileSync(keyFile, key.publicPem);
+
+  const volumeId = `alpine-std ${version} x86_64`;
+  const iso = path.join(options.dir, `alpine-standard-${version}-x86_64.iso`);
+  execFileSync(
+    'xorrisofs',
+    [
+      '-quiet',
+      '-output',
+      iso,
+      '-full-iso9660-filenames',
+      '-joliet',
+      '-rational-rock',
+      '-sysid',
+      'LINUX',
+      '-volid',
+      volumeId,
+      '-isohybrid-mbr',
+      DEBIAN_SYSLINUX.isohdpfx,
+      '-eltorito-boot',
+      'boot/syslinux/isolinux.bin',
+      '-eltorito-catalog',
+      'boot/syslinux/boot.cat',
+      '-no-emul-boot',
+      '-boot-load-size',
+      '4',
+      '-boot-info-table',
+      '-eltorito-alt-boot',
+      '-e',
+      'boot/grub/efi.img',
+      '-no-emul-boot',
+      '-isohybrid-gpt-basdat',
+      '-follow-links',
+      tree,
+    ],
+    { stdio: 'pipe' },
+  );
+  return { iso, tree, files, key, keyFile, volumeId };
+}
