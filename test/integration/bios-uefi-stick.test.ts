@@ -68,7 +68,15 @@ describe.skipIf(
   function extractPartition1(): string {
     const part = path.join(temp.dir, 'partition1.iso');
     const bytes = summary.isoPartition?.bytes ?? 0;
-    execFileSync('dd', [`if=${stick}`, `of=${part}`, 'bs=1M', 'skip=1', `count=${bytes}`, 'iflag=count_bytes', 'status=none']);
+    execFileSync('dd', [
+      `if=${stick}`,
+      `of=${part}`,
+      'bs=1M',
+      'skip=1',
+      `count=${bytes}`,
+      'iflag=count_bytes',
+      'status=none',
+    ]);
     return part;
   }
 
@@ -202,7 +210,14 @@ describe.skipIf(
   it('apkovl verify understands the layout: the BIOS chain, the ISO against the boot media, the FAT partition', () => {
     const cacheDir = path.join(temp.dir, 'empty-cache');
     const { report } = verifyJson([stick, '--boot-media', iso.iso, '--apk-key', iso.keyFile], cacheDir);
-    expect(statuses(report), JSON.stringify(report.checks.filter((each) => each.problems.length > 0), null, 1)).toMatchObject({
+    expect(
+      statuses(report),
+      JSON.stringify(
+        report.checks.filter((each) => each.problems.length > 0),
+        null,
+        1,
+      ),
+    ).toMatchObject({
       partition: 'ok',
       filesystem: 'ok',
       release: 'ok',
@@ -213,7 +228,9 @@ describe.skipIf(
     });
     expect(report.card.board).toBe('x86_64');
     expect(report.card.arch).toBe('x86_64');
-    expect(check(report, 'bios-boot').details.join('\n')).toMatch(/files? of the ISO compared with alpine-standard-3\.22\.2-x86_64\.iso/);
+    expect(check(report, 'bios-boot').details.join('\n')).toMatch(
+      /files? of the ISO compared with alpine-standard-3\.22\.2-x86_64\.iso/,
+    );
     expect(report.verdict).toBe('good');
   });
 
@@ -229,9 +246,15 @@ describe.skipIf(
     const lba = Number(/File data lba:\s*\d+\s*,\s*(\d+)/.exec(found)?.[1]);
     expect(Number.isInteger(lba)).toBe(true);
     const at = 2048 * 512 + lba * 2048 + 100;
-    const fd = execFileSync('python3', ['-c', `f=open(${JSON.stringify(damaged)},'r+b');f.seek(${at});b=f.read(1);f.seek(${at});f.write(bytes([b[0]^255]));f.close()`]);
+    const fd = execFileSync('python3', [
+      '-c',
+      `f=open(${JSON.stringify(damaged)},'r+b');f.seek(${at});b=f.read(1);f.seek(${at});f.write(bytes([b[0]^255]));f.close()`,
+    ]);
     void fd;
-    const { report } = verifyJson([damaged, '--boot-media', iso.iso, '--apk-key', iso.keyFile], path.join(temp.dir, 'empty-cache'));
+    const { report } = verifyJson(
+      [damaged, '--boot-media', iso.iso, '--apk-key', iso.keyFile],
+      path.join(temp.dir, 'empty-cache'),
+    );
     const bios = check(report, 'bios-boot');
     expect(bios.status).toBe('failed');
     const modloop = bios.problems.find((each) => each.paths.includes('boot/modloop-lts'));
@@ -247,8 +270,20 @@ describe.skipIf(
     execFileSync('cp', [iso.iso, naive]);
     execFileSync('truncate', ['-s', String(fatStart + (64 << 20)), naive]);
     // The FAT32 partition from our own stick, in slot 3 as in the field notes' trap.
-    execFileSync('dd', [`if=${stick}`, `of=${naive}`, 'bs=1M', `skip=${summary.partition.startLba / 2048}`, `seek=${fatStart >> 20}`, 'count=64', 'conv=notrunc', 'status=none']);
-    execFileSync('sfdisk', ['--no-reread', '--no-tell-kernel', '-N', '3', naive], { input: `${fatStart / 512},${(64 << 20) / 512},c\n`, stdio: ['pipe', 'ignore', 'pipe'] });
+    execFileSync('dd', [
+      `if=${stick}`,
+      `of=${naive}`,
+      'bs=1M',
+      `skip=${summary.partition.startLba / 2048}`,
+      `seek=${fatStart >> 20}`,
+      'count=64',
+      'conv=notrunc',
+      'status=none',
+    ]);
+    execFileSync('sfdisk', ['--no-reread', '--no-tell-kernel', '-N', '3', naive], {
+      input: `${fatStart / 512},${(64 << 20) / 512},c\n`,
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
     const { report } = verifyJson([naive], path.join(temp.dir, 'empty-cache'));
     const bios = check(report, 'bios-boot');
     expect(bios.status).toBe('failed');

@@ -53,7 +53,9 @@ describe('fetch arguments are checked before any network access', () => {
     expect(uefi.stderr).toMatch(/--arch: the x86_64-uefi board does not boot aarch64/);
     expect(uefi.stderr).toMatch(/hint: x86_64-uefi takes --arch x86_64; aarch64 is for --board rpi/);
     expect(pi.status).toBe(2);
-    expect(pi.stderr).toMatch(/hint: rpi takes --arch aarch64, armv7, armhf; x86_64 is for --board x86_64, x86_64-uefi/);
+    expect(pi.stderr).toMatch(
+      /hint: rpi takes --arch aarch64, armv7, armhf; x86_64 is for --board x86_64, x86_64-uefi/,
+    );
     expect(json.status).toBe(2);
     expect(responseEnvelope(json.stdout)).toMatchObject({ ok: false, error: { code: 'usage', location: '--arch' } });
     expect(empty.requests).toEqual([]);

@@ -79,7 +79,12 @@ describe.skipIf(missing(haveStaticBusybox(), `a static ${STATIC_BUSYBOX} (run sc
 );
 
 const kernelMissing = testKernelMissingReason();
-describe.skipIf(missing(kernelMissing === null && haveStaticBusybox(), kernelMissing ?? `a static ${STATIC_BUSYBOX} (run scripts/fetch-test-kernel.sh)`))(
+describe.skipIf(
+  missing(
+    kernelMissing === null && haveStaticBusybox(),
+    kernelMissing ?? `a static ${STATIC_BUSYBOX} (run scripts/fetch-test-kernel.sh)`,
+  ),
+)(
   `x86 boot harness: the stand-in initramfs${kernelMissing === null ? '' : ` (skipped: needs ${kernelMissing})`}`,
   () => {
     it('orders modules after their .modinfo dependencies and packs them with busybox and /init', () => {

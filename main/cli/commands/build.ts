@@ -91,7 +91,9 @@ export function describeBuild(summary: BuildSummary): string {
     );
   }
   if (summary.bootCode !== null) {
-    lines.push(`  boot code    mbr.bin and isohdppx.bin from ${summary.bootCode.package} (${displayText(summary.bootCode.source)})`);
+    lines.push(
+      `  boot code    mbr.bin and isohdppx.bin from ${summary.bootCode.package} (${displayText(summary.bootCode.source)})`,
+    );
   }
   lines.push(`  manifest     ${summary.manifest.path} (${summary.manifest.files} files with their SHA-256)`);
   lines.push(`  free space   ${formatBytes(summary.filesystem.freeBytes)}`);

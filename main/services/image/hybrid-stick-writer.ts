@@ -4,12 +4,7 @@ import { formatBytes } from '../../../shared/model/size.js';
 import { isoPartitionBootSector, type IsoPartitionPlan } from '../boot-media/iso-partition.js';
 import type { BlockTarget } from '../flash/block-target.js';
 import type { CardIdentity } from './card-writer.js';
-import {
-  MAX_MBR_SECTORS,
-  PARTITION_START_LBA,
-  PARTITION_TYPE_FAT32_LBA,
-  SECTOR_SIZE,
-} from './constants.js';
+import { MAX_MBR_SECTORS, PARTITION_START_LBA, PARTITION_TYPE_FAT32_LBA, SECTOR_SIZE } from './constants.js';
 import { Fat32Builder, type Fat32BuildStats } from './fat32-builder.js';
 import { computeFat32Geometry, MIN_FAT32_SECTORS, type Fat32Geometry } from './fat32-geometry.js';
 import { encodeMbr } from './mbr.js';

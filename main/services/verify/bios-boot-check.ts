@@ -66,7 +66,10 @@ function walk(node: IsoNode, prefix: string, files: CardFile[]): void {
       size: child.isDirectory ? 0 : child.size,
       firstCluster: child.extent + 2,
       mtime: child.mtime,
-      runs: child.isDirectory || child.size === 0 ? [] : [{ first: child.extent + 2, count: Math.ceil(child.size / ISO_SECTOR) }],
+      runs:
+        child.isDirectory || child.size === 0
+          ? []
+          : [{ first: child.extent + 2, count: Math.ceil(child.size / ISO_SECTOR) }],
       unreadable: null,
     });
     if (child.isDirectory) walk(child, path, files);
@@ -203,7 +206,9 @@ export async function checkBiosBoot(
     if (head.readUInt32LE(0x40) !== HYBRID_SIGNATURE || head.readUInt32LE(12) !== catalog.sector) {
       problems.push(
         problem('damage', 'isolinux.bin in the ISO lacks its hybrid signature or boot info table', {
-          ranges: [{ start: isoStart + catalog.sector * ISO_SECTOR, end: isoStart + catalog.sector * ISO_SECTOR + 0x48 }],
+          ranges: [
+            { start: isoStart + catalog.sector * ISO_SECTOR, end: isoStart + catalog.sector * ISO_SECTOR + 0x48 },
+          ],
           hint: REWRITE,
         }),
       );
@@ -320,11 +325,15 @@ export async function compareIsoWithMedia(
         const edited = ((await view.reader.readSmall(onCard, 64 * 1024)) ?? Buffer.alloc(0)).toString('utf8');
         if (!isOriginalWithParameters(original, edited)) {
           problems.push(
-            problem('damage', `${displayText(file.path)} in the ISO partition differs from the boot media's beyond added kernel parameters`, {
-              paths: [file.path],
-              ranges: view.reader.ranges(onCard),
-              hint: REWRITE,
-            }),
+            problem(
+              'damage',
+              `${displayText(file.path)} in the ISO partition differs from the boot media's beyond added kernel parameters`,
+              {
+                paths: [file.path],
+                ranges: view.reader.ranges(onCard),
+                hint: REWRITE,
+              },
+            ),
           );
         }
         continue;

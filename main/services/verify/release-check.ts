@@ -77,7 +77,16 @@ export async function checkRelease(
   if (manifest !== null && manifest.alpineRelease !== null && manifest.alpineRelease !== text) {
     details.push(`the manifest was written for ${displayText(manifest.alpineRelease)}`);
   }
-  const what = [arch, board === 'rpi' ? 'Raspberry Pi' : board === 'x86_64-uefi' ? 'x86_64 UEFI' : board === 'x86_64' ? 'x86_64 BIOS and UEFI' : null]
+  const what = [
+    arch,
+    board === 'rpi'
+      ? 'Raspberry Pi'
+      : board === 'x86_64-uefi'
+        ? 'x86_64 UEFI'
+        : board === 'x86_64'
+          ? 'x86_64 BIOS and UEFI'
+          : null,
+  ]
     .filter((part) => part !== null)
     .join(', ');
   return {

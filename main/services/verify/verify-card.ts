@@ -238,12 +238,12 @@ function skipped(id: VerifyCheckId, request: VerifyRequest, ran: Map<VerifyCheck
       : id === 'bios-boot'
         ? 'no ISO partition: a Raspberry Pi card or a UEFI-only stick (BIOS PCs do not boot it)'
         : id === 'boot-media'
-        ? 'no boot media: give them with --boot-media (or fetch the release into the download cache)'
-        : id === 'definition'
-          ? request.machine === undefined
-            ? 'no machine definition given (--machine)'
-            : 'not run'
-          : 'not run';
+          ? 'no boot media: give them with --boot-media (or fetch the release into the download cache)'
+          : id === 'definition'
+            ? request.machine === undefined
+              ? 'no machine definition given (--machine)'
+              : 'not run'
+            : 'not run';
   return makeCheck(id, TITLES[id], { summary: why, skipped: true });
 }
 
