@@ -28,6 +28,30 @@ export function syslinuxPackageFiles(): Record<string, Buffer> {
   };
 }
 
+/**
+ * A boot repository (apks/x86_64/) as on Alpine's ISO: APKINDEX.tar.gz signed by a test key,
+ * `syslinux` with Debian's boot code where Alpine's package keeps it (unless `withSyslinux` is
+ * false) and alpine-base. `files`: ISO path -> content; `keyFile`: the public key, for apkKeys.
+ */
+export function signedBootRepository(
+  dir: string,
+  withSyslinux = true,
+): { files: Record<string, Buffer>; key: SyntheticApkKey; keyFile: string } {
+  const key = makeApkKey('apkovl-bios-test@example.org-0001.rsa.pub');
+  const packages = [
+    ...(withSyslinux
+      ? [buildApk({ name: 'syslinux', version: '6.04_pre1-r15', files: syslinuxPackageFiles() }, 'x86_64', { key })]
+      : []),
+    buildApk({ name: 'alpine-base', version: '3.22.2-r0' }, 'x86_64', { key }),
+  ];
+  const files: Record<string, Buffer> = { 'apks/.boot_repository': Buffer.alloc(0) };
+  for (const apk of packages) files[`apks/x86_64/${apk.fileName}`] = apk.data;
+  files['apks/x86_64/APKINDEX.tar.gz'] = buildApkIndex(apkIndexText(packages), 'boot media', { key });
+  const keyFile = path.join(dir, key.name);
+  writeFileSync(keyFile, key.publicPem);
+  return { files, key, keyFile };
+}
+
 export interface BiosIso {
   iso: string;
   tree: string;
@@ -108,19 +132,9 @@ export function createBiosIso(options: {
   writeFileSync(loaderFile, efiLoader);
   execFileSync('mcopy', ['-i', efiImage, loaderFile, '::/EFI/BOOT/BOOTX64.EFI'], { env });
 
-  const key = makeApkKey('apkovl-bios-test@example.org-0001.rsa.pub');
-  const packages = [
-    ...(options.withSyslinux === false
-      ? []
-      : [buildApk({ name: 'syslinux', version: '6.04_pre1-r15', files: syslinuxPackageFiles() }, 'x86_64', { key })]),
-    buildApk({ name: 'alpine-base', version: '3.22.2-r0' }, 'x86_64', { key }),
-  ];
-  put('apks/.boot_repository', '');
-  for (const apk of packages) put(`apks/x86_64/${apk.fileName}`, apk.data);
-  put('apks/x86_64/APKINDEX.tar.gz', buildApkIndex(apkIndexText(packages), 'boot media', { key }));
+  const { files: repository, key, keyFile } = signedBootRepository(options.dir, options.withSyslinux !== false);
+  for (const [name, content] of Object.entries(repository)) put(name, content);
   for (const [name, content] of Object.entries(options.extra ?? {})) put(name, content);
-  const keyFile = path.join(options.dir, key.name);
-  writeFileSync(keyFile, key.publicPem);
 
   const volumeId = `alpine-std ${version} x86_64`;
   const iso = path.join(options.dir, `alpine-standard-${version}-x86_64.iso`);

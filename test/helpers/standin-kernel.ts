@@ -197,6 +197,7 @@ export function makeStandinInitramfs(options: {
  * (docs: alpine-boot.md §1.3), and reports on the serial console, one line each:
  *
  *   FINDFS: start
+ *   FINDFS: cmdline <the kernel's command line>
  *   FINDFS: device <dev> <type|none>          every block device, in scan order: a disk, then
  *                                             its partitions by number (uevent order)
  *   FINDFS: mounted <dev> <type>              mounted read-only at /media/<dev>
@@ -226,6 +227,7 @@ mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
 say() { echo "FINDFS: $*"; }
 say start
+say cmdline "$(cat /proc/cmdline)"
 while read -r module; do
   insmod "/lib/modules/$module.ko" || say insmod-failed "$module"
 done </etc/modules
@@ -338,6 +340,8 @@ export interface FindfsReport {
   sha256: Map<string, string>;
   /** apkovl path -> hostname inside it. */
   hostnames: Map<string, string>;
+  /** The kernel's command line, as /proc/cmdline says. */
+  cmdline: string | null;
   done: boolean;
 }
 
@@ -351,6 +355,7 @@ export function findfsReport(lines: FindfsLine[]): FindfsReport {
     kept: [],
     sha256: new Map(),
     hostnames: new Map(),
+    cmdline: null,
     done: false,
   };
   for (const { kind, args, rest } of lines) {
@@ -365,6 +370,7 @@ export function findfsReport(lines: FindfsLine[]): FindfsReport {
     else if (kind === 'sha256') report.sha256.set(rest.slice(0, rest.length - last.length).trim(), last);
     else if (kind === 'hostname') report.hostnames.set(first, second);
     else if (kind === 'done') report.done = true;
+    else if (kind === 'cmdline') report.cmdline = rest;
   }
   return report;
 }
