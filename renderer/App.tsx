@@ -132,6 +132,7 @@ export function App({ client }: { client: Client }) {
             client={client}
             info={info}
             drive={target.drive}
+            board={draft ? definitionTarget(draft.yaml).board : null}
             onBack={() => go('target')}
             onConfirm={(confirmed) => {
               setConfirmation(confirmed);

@@ -10,6 +10,14 @@ import { sentence } from '../components/DriveList.js';
 import { ErrorPanel } from '../components/ErrorPanel.js';
 import { ScreenHeading } from '../components/ScreenHeading.js';
 import { selectable, type Confirmation } from '../wizard.js';
+import type { Board } from '../../shared/model/targets.js';
+
+/** What a card for the board boots, in a user's words. */
+export function bootsWith(board: Board): string {
+  if (board === 'x86_64') return 'PCs with BIOS (legacy) or UEFI: the ISO in partition 1, FAT32 beside it';
+  if (board === 'x86_64-uefi') return 'PCs with UEFI only (Secure Boot off): one FAT32 partition';
+  return 'a Raspberry Pi: one FAT32 partition';
+}
 
 type Described = CommandOutput<'drive.describe'>;
 
@@ -18,12 +26,15 @@ export function ConfirmScreen({
   client,
   info,
   drive: chosen,
+  board = null,
   onBack,
   onConfirm,
 }: {
   client: Client;
   info: AppInfo;
   drive: ClassifiedDrive;
+  /** The machine's board: what the card will boot, said before it is written. */
+  board?: Board | null;
   onBack: () => void;
   onConfirm: (confirmation: Confirmation) => void;
 }) {
@@ -62,6 +73,12 @@ export function ConfirmScreen({
                   {drive.removable ? ', removable' : ''})
                 </dd>
               </div>
+              {board !== null ? (
+                <div>
+                  <dt>Will boot</dt>
+                  <dd>{bootsWith(board)}</dd>
+                </div>
+              ) : null}
               <div>
                 <dt>Size</dt>
                 <dd>

@@ -55,6 +55,7 @@ describe.skipIf(missing(haveCommand('mcopy', ['-V']), 'mcopy (Debian package mto
       filesystem: 'ok',
       release: 'ok',
       'boot-files': 'ok',
+      'bios-boot': 'skipped',
       manifest: 'ok',
       apkovl: 'ok',
       'boot-media': 'skipped',

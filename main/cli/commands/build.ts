@@ -112,7 +112,8 @@ export function buildCommand(context: CommandContext): Command {
       'write a bootable card image (or, with --device, the card itself) from Alpine boot media and a definition or an apkovl',
     )
     .description(
-      'Write a card image: an MBR with one FAT32 partition at 1 MiB holding the Alpine boot media, ' +
+      'Write a card image: an MBR with one FAT32 partition at 1 MiB holding the Alpine boot media ' +
+        "(for an x86 stick that boots BIOS and UEFI PCs: Alpine's ISO in partition 1, FAT32 beside it), " +
         'with any default apkovl removed and yours added as <hostname>.apkovl.tar.gz. ' +
         'Everything streams in one pass; the image appears only when it is complete.',
     )

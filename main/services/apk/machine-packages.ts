@@ -22,10 +22,12 @@ async function mediaFacts(file: string, definition: LoadedDefinition, signal?: A
   const { mediaKindOf } = await import('../files/file-kind.js');
   const { scanMedia } = await import('../build/scan-media.js');
   const { releaseBranch } = await import('../build/plan.js');
-  // scanMedia reads only the media and the definition of a plan.
+  // scanMedia reads only the media, the definition and the layout of a plan (the layout decides
+  // which files count for the FAT partition, not which packages the media carry).
   const plan = {
     media: { path: file, kind: await mediaKindOf(file, 'request.bootMedia'), sha256: null, fetched: null },
     definition,
+    layout: { kind: 'fat' },
   } as BuildPlan;
   const scan = await scanMedia(plan, signal);
   return { branch: releaseBranch(scan.alpineRelease), apks: scan.apks };

@@ -236,7 +236,7 @@ function skipped(id: VerifyCheckId, request: VerifyRequest, ran: Map<VerifyCheck
     : !ran.has('release')
       ? 'the file system cannot be read'
       : id === 'bios-boot'
-        ? 'no ISO partition: a Raspberry Pi card or a UEFI-only stick (BIOS PCs do not boot it)'
+        ? 'no ISO partition: only BIOS+UEFI x86 sticks have one (a Pi card or a UEFI-only stick has none)'
         : id === 'boot-media'
           ? 'no boot media: give them with --boot-media (or fetch the release into the download cache)'
           : id === 'definition'
