@@ -14,9 +14,9 @@ import type { Board } from '../../shared/model/targets.js';
 
 /** What a card for the board boots, in a user's words. */
 export function bootsWith(board: Board): string {
-  if (board === 'x86_64') return 'PCs with BIOS (legacy) or UEFI: the ISO in partition 1, FAT32 beside it';
-  if (board === 'x86_64-uefi') return 'PCs with UEFI only (Secure Boot off): one FAT32 partition';
-  return 'a Raspberry Pi: one FAT32 partition';
+  if (board === 'x86_64') return 'PCs with BIOS (legacy) or UEFI (the ISO in partition 1, FAT32 beside it)';
+  if (board === 'x86_64-uefi') return 'PCs with UEFI only, Secure Boot off (one FAT32 partition)';
+  return 'a Raspberry Pi (one FAT32 partition)';
 }
 
 type Described = CommandOutput<'drive.describe'>;
@@ -75,7 +75,7 @@ export function ConfirmScreen({
               </div>
               {board !== null ? (
                 <div>
-                  <dt>Will boot</dt>
+                  <dt>Boots</dt>
                   <dd>{bootsWith(board)}</dd>
                 </div>
               ) : null}

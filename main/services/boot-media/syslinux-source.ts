@@ -55,7 +55,7 @@ async function fromMedia(options: SyslinuxSourceOptions): Promise<SyslinuxBootCo
   return {
     ...(await bootCodeFromApk(range, source)),
     packageName: `${pkg.name}-${pkg.version}`,
-    source: `the boot media (apks/${arch}, signed by ${index.keyName})`,
+    source: `the boot media's apks/${arch}, index signed by ${index.keyName}`,
   };
 }
 
