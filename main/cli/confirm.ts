@@ -36,6 +36,8 @@ export async function confirmErasure(
   context: CommandContext,
   drive: ClassifiedDrive,
   flags: { yes?: boolean; largeDrive?: boolean },
+  /** What the new card will boot, said with what will be erased. */
+  boots?: string,
 ): Promise<{ largeDriveConfirmed: boolean }> {
   const large = drive.size > LARGE_DRIVE_BYTES;
   if (flags.yes === true) {
@@ -60,6 +62,7 @@ export async function confirmErasure(
     );
   }
   for (const line of describeErasure(drive)) context.stderr.write(`${line}\n`);
+  if (boots !== undefined) context.stderr.write(`The new card boots ${boots}.\n`);
   const reader = createInterface({ input: stdin, output: context.stderr });
   try {
     const word = confirmationWord(drive.device);

@@ -191,7 +191,7 @@ export function buildCommand(context: CommandContext): Command {
       const destination =
         flags.device === undefined
           ? { kind: 'image' as const, path: flags.output as string }
-          : await confirmedDevice(context, flags.device, flags);
+          : await confirmedDevice(context, flags.device, flags, await bootsOf(source, flags));
       const output = context.output(flags.json === true);
       const request = await buildRequestFromFlags(source, flags, partitionBytes, destination);
       const summary = await context.services.build(request, {
@@ -203,6 +203,29 @@ export function buildCommand(context: CommandContext): Command {
       context.respond('card.build', summary);
       if (flags.json !== true) context.stdout.write(`${describeBuild(summary)}\n`);
     });
+}
+
+/**
+ * What the card will boot, from the definition's board and --firmware, for the confirmation;
+ * undefined when only the build can tell (an apkovl with boot media of unknown kind).
+ */
+export async function bootsOf(source: string | undefined, flags: BuildFlags): Promise<string | undefined> {
+  let board: string | undefined;
+  if (source !== undefined && flags.overlay === undefined) {
+    const { readFile } = await import('node:fs/promises');
+    const { parse } = await import('yaml');
+    try {
+      const document = parse(await readFile(source, 'utf8')) as { target?: { board?: unknown } } | null;
+      if (typeof document?.target?.board === 'string') board = document.target.board;
+    } catch {
+      return undefined; // the build reports what is wrong with the definition
+    }
+  }
+  if (board === 'rpi') return 'a Raspberry Pi (one FAT32 partition)';
+  const firmware = flags.firmware ?? (board === 'x86_64' ? 'bios-uefi' : board === 'x86_64-uefi' ? 'uefi' : undefined);
+  if (firmware === 'bios-uefi') return 'PCs with BIOS (legacy) or UEFI (the ISO in partition 1, FAT32 beside it)';
+  if (firmware === 'uefi') return 'PCs with UEFI only, Secure Boot off (one FAT32 partition)';
+  return undefined;
 }
 
 /** The command line as the one build request every front end sends. */
@@ -273,10 +296,11 @@ async function confirmedDevice(
   context: CommandContext,
   device: string,
   flags: BuildFlags,
+  boots: string | undefined,
 ): Promise<BuildRequestInput['destination']> {
   await requireDeviceAccess(device);
   const { drive, identity } = await context.services.describeTarget(device);
   assertDriveWritable(drive, { confirmedLarge: true });
-  const { largeDriveConfirmed } = await confirmErasure(context, drive, flags);
+  const { largeDriveConfirmed } = await confirmErasure(context, drive, flags, boots);
   return { kind: 'device', path: device, confirmed: identity, largeDriveConfirmed };
 }
