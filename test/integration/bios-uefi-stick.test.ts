@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors.js';
+import type { BlockTarget } from '../../main/services/flash/block-target.js';
 import { buildImage } from '../../main/services/image/build-image.js';
 import { createBiosIso, DEBIAN_SYSLINUX, haveDebianSyslinux, type BiosIso } from '../helpers/bios-iso.js';
 import { fsckFat, sfdiskJson } from '../helpers/external-tools.js';
@@ -26,6 +27,21 @@ const tools =
 
 // eslint-disable-next-line no-control-regex -- terminal escape sequences are what it removes
 const ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]/g;
+
+/** The target with its writes going through `write`. */
+function withWrite(target: BlockTarget, write: (buffer: Buffer, position: number) => Promise<void>): BlockTarget {
+  return {
+    description: target.description,
+    size: target.size,
+    allocate: (size) => target.allocate(size),
+    write,
+    zero: (position, length) => target.zero(position, length),
+    read: (buffer, position) => target.read(buffer, position),
+    flush: () => target.flush(),
+    commit: () => target.commit(),
+    abort: () => target.abort(),
+  };
+}
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -289,6 +305,73 @@ describe.skipIf(
     expect(bios.status).toBe('failed');
     expect(bios.problems[0]?.message).toMatch(/whole disk carries an ISO 9660 file system/);
     expect(report.verdict).not.toBe('good');
+  });
+
+  it('an interrupted write leaves no partition table and no ISO volume descriptor: nothing that looks like a stick', async () => {
+    const { openFileInPlace } = await import('../../main/services/flash/file-target.js');
+    const { openIso } = await import('../../main/services/boot-media/iso9660.js');
+    const { planIsoPartition } = await import('../../main/services/boot-media/iso-partition.js');
+    const { writeHybridStick } = await import('../../main/services/image/hybrid-stick-writer.js');
+    const { decodeMbr } = await import('../../main/services/image/mbr.js');
+    const image = await openIso(iso.iso);
+    const plan = await planIsoPartition(image, ['console=ttyS0']);
+    await image.close();
+    const bootCode = {
+      mbr: readFileSync(DEBIAN_SYSLINUX.mbr),
+      isoPartitionCode: readFileSync(DEBIAN_SYSLINUX.isohdppx),
+    };
+    let writes = 0;
+    {
+      // Count the writes of a whole run, on a copy of the good stick.
+      const copy = path.join(temp.dir, 'count.img');
+      execFileSync('cp', ['--sparse=always', stick, copy]);
+      const target = await openFileInPlace(copy);
+      const counting = withWrite(target, async (buffer, position) => {
+        writes += 1;
+        await target.write(buffer, position);
+      });
+      await writeHybridStick({
+        target: counting,
+        iso: { path: iso.iso, plan },
+        bootCode,
+        entries: (async function* () {})(),
+        volumeLabel: 'X',
+        defaultMtime: 0,
+        identity: () => ({ volumeId: 1, diskSignature: 2 }),
+      });
+      await target.commit();
+    }
+    expect(writes).toBeGreaterThan(3);
+    for (const stopAt of [1, Math.floor(writes / 2), writes - 2, writes - 1]) {
+      const copy = path.join(temp.dir, `interrupted-${stopAt}.img`);
+      execFileSync('cp', ['--sparse=always', stick, copy]);
+      const target = await openFileInPlace(copy);
+      let count = 0;
+      const failing = withWrite(target, async (buffer, position) => {
+        count += 1;
+        if (count > stopAt) throw new AppError('io', `the stick went away at byte ${position}`);
+        await target.write(buffer, position);
+      });
+      await expect(
+        writeHybridStick({
+          target: failing,
+          iso: { path: iso.iso, plan },
+          bootCode,
+          entries: (async function* () {})(),
+          volumeLabel: 'X',
+          defaultMtime: 0,
+          identity: () => ({ volumeId: 1, diskSignature: 2 }),
+        }),
+      ).rejects.toThrow(/went away/);
+      await target.commit();
+      const bytes = readFileSync(copy);
+      expect(decodeMbr(bytes.subarray(0, 512)), `stopped after ${stopAt} of ${writes} writes`).toBeNull();
+      // The ISO's volume descriptors land second to last, just before the MBR.
+      if (stopAt < writes - 1) {
+        expect(bytes.toString('latin1', 2048 * 512 + 32 * 1024 + 1, 2048 * 512 + 32 * 1024 + 6)).not.toBe('CD001');
+      }
+      expect(bytes.toString('latin1', 32 * 1024 + 1, 32 * 1024 + 6)).not.toBe('CD001');
+    }
   });
 
   it('refuses an ISO that carries an apkovl of its own, and one whose repository has no syslinux', async () => {
