@@ -31,7 +31,10 @@ export function withApkKeys(services: Services, apkKeys: readonly string[]): Ser
     ...services,
     build: (request, job) =>
       services.build(
-        { ...request, packages: { offline: false, ...request.packages, apkKeys: merged(request.packages?.apkKeys) } },
+        {
+          ...request,
+          packages: { offline: false, mirrors: [], ...request.packages, apkKeys: merged(request.packages?.apkKeys) },
+        },
         job,
       ),
     verifyCard: (request, job) => services.verifyCard({ ...request, apkKeys: merged(request.apkKeys) }, job),

@@ -97,6 +97,11 @@ export const buildRequestSchema = z.strictObject({
       apkKeys: z.array(z.string().trim().min(1)).default([]),
       /** Use only the indexes and packages the download cache holds. */
       offline: z.boolean().default(false),
+      /**
+       * Mirrors for boot media given as a file: where a BIOS+UEFI stick's syslinux package is
+       * fetched when the ISO lacks it (default: the definition's mirror, else Alpine's CDN).
+       */
+      mirrors: z.array(z.string().trim().min(1)).default([]),
       cacheDir: z.string().min(1).optional(),
     })
     .optional(),

@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors.js';
@@ -207,9 +207,9 @@ describe.skipIf(
       const seen = new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(false), 60_000);
         qemu.stdout.on('data', (chunk: Buffer) => {
-          // Without the terminal's cursor moves, which land anywhere in a line.
-          output += chunk.toString('latin1').replace(ESCAPES, '');
-          if (/APKOVL-BIOS: isolinux read syslinux\.cfg/.test(output)) {
+          output += chunk.toString('latin1');
+          // Without the terminal's cursor moves (which land anywhere in a line, and across chunks).
+          if (/APKOVL-BIOS: isolinux read syslinux\.cfg/.test(output.replace(ESCAPES, ''))) {
             clearTimeout(timer);
             resolve(true);
           }
@@ -306,6 +306,68 @@ describe.skipIf(
     expect(bios.problems[0]?.message).toMatch(/whole disk carries an ISO 9660 file system/);
     expect(report.verdict).not.toBe('good');
   });
+
+  it("takes syslinux from the release's main repository on the mirror when the ISO's repository lacks it, verified and cached", async () => {
+    const { startMirror } = await import('../helpers/mirror-server.js');
+    const { syntheticApkRepo, makeApkKey } = await import('../helpers/synthetic-apk-repo.js');
+    const { syslinuxPackageFiles } = await import('../helpers/bios-iso.js');
+    const { runCliAsync, responseEnvelope } = await import('../helpers/cli.js');
+    const dir = path.join(temp.dir, 'mirror-case');
+    execFileSync('mkdir', ['-p', dir]);
+    const bare = createBiosIso({ dir, withSyslinux: false });
+    const key = makeApkKey('apkovl-mirror-test@example.org-0002.rsa.pub');
+    const keyFile = path.join(dir, key.name);
+    writeFileSync(keyFile, key.publicPem);
+    const repo = syntheticApkRepo({
+      branch: 'v3.22',
+      arch: 'x86_64',
+      key,
+      repositories: { main: [{ name: 'syslinux', version: '6.04_pre1-r15', files: syslinuxPackageFiles() }] },
+    });
+    const server = await startMirror(repo.files);
+    try {
+      const args = (output: string, ...extra: string[]) => [
+        'build',
+        '--overlay',
+        createOverlay(dir, 'edge-3', { 'etc/.default_boot_services': '' }),
+        '--boot-media',
+        bare.iso,
+        '--firmware',
+        'bios-uefi',
+        '--mirror',
+        `${server.url}/alpine`,
+        '--apk-key',
+        bare.keyFile,
+        '--apk-key',
+        keyFile,
+        '--cache-dir',
+        path.join(dir, 'cache'),
+        '--size',
+        '64MiB',
+        '--output',
+        path.join(dir, output),
+        '--json',
+        ...extra,
+      ];
+      const first = await runCliAsync(args('first.img'));
+      expect(first.status, first.stderr).toBe(0);
+      const envelope = responseEnvelope(first.stdout);
+      expect(envelope.ok).toBe(true);
+      expect((envelope.value as { bootCode: { source: string } }).bootCode.source).toBe(
+        `${server.url}/alpine/v3.22/main/x86_64/syslinux-6.04_pre1-r15.apk`,
+      );
+      expect(readFileSync(path.join(dir, 'first.img')).subarray(0, 440).equals(readFileSync(DEBIAN_SYSLINUX.mbr))).toBe(
+        true,
+      );
+      // Again with --offline: the index and the package come from the download cache.
+      const before = server.requests.length;
+      const second = await runCliAsync(args('second.img', '--offline'));
+      expect(second.status, second.stderr).toBe(0);
+      expect(server.requests.length).toBe(before);
+    } finally {
+      await server.close();
+    }
+  }, 90_000);
 
   it('an interrupted write leaves no partition table and no ISO volume descriptor: nothing that looks like a stick', async () => {
     const { openFileInPlace } = await import('../../main/services/flash/file-target.js');

@@ -270,6 +270,7 @@ async function buildRequestFromFlags(
     packages: {
       apkKeys: flags.apkKey ?? [],
       offline: flags.offline === true,
+      ...(flags.bootMedia !== undefined && flags.mirror !== undefined ? { mirrors: flags.mirror } : {}),
       ...(flags.cacheDir !== undefined ? { cacheDir: flags.cacheDir } : {}),
     },
     card: {

@@ -289,7 +289,9 @@ async function planIsoLayout(plan: BuildPlan, context: PlanContext): Promise<Sti
     const mirrors =
       request.media.kind === 'fetch' && request.media.mirrors.length > 0
         ? request.media.mirrors
-        : plan.definition !== null
+        : (request.packages?.mirrors.length ?? 0) > 0
+          ? (request.packages?.mirrors ?? [])
+          : plan.definition !== null
           ? [plan.definition.machine.alpine.mirror.replace(/\/+$/, '')]
           : [];
     const cacheDir =

@@ -50,7 +50,7 @@ describe('the worker trusting more keys (--trusted-key, --apk-key)', () => {
     const keyed = withApkKeys(services, ['/keys/repo.rsa.pub']);
     await keyed.build(imageBuild());
     await keyed.build(
-      imageBuild({ packages: { apkKeys: ['/keys/mine.rsa.pub', '/keys/repo.rsa.pub'], offline: true } }),
+      imageBuild({ packages: { apkKeys: ['/keys/mine.rsa.pub', '/keys/repo.rsa.pub'], offline: true, mirrors: [] } }),
     );
     await keyed.verifyCard({ source: { kind: 'image', path: 'kiosk.img' } } as unknown as VerifyRequest);
     expect(calls.map(({ argument }) => argument)).toMatchObject([
