@@ -122,7 +122,11 @@ export function buildCommand(context: CommandContext): Command {
       '--boot-media <file>',
       'Alpine boot media (.tar.gz for a Pi, .iso for x86); default: fetched for the definition',
     )
-    .option('--mirror <url>', "Alpine mirror to fetch from (repeat for fallbacks; default: the definition's)", collect)
+    .option(
+      '--mirror <url>',
+      "Alpine mirror to fetch from (repeat for fallbacks; default: the definition's); with --boot-media, where a BIOS+UEFI stick's syslinux package comes from when the ISO lacks it",
+      collect,
+    )
     .option('--trusted-key <file>', "OpenPGP key to trust instead of Alpine's release key")
     .option('--cache-dir <dir>', 'download cache (default: the user cache folder, or APKOVL_CACHE_DIR)')
     .option('--offline', 'use only the download cache (boot media, and the packages of alpine.offline)')
