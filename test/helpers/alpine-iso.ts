@@ -174,8 +174,17 @@ export function createAlpineLikeIso(options: {
     put(`apks/x86_64/package-${index}-1.0-r0.apk`, pseudoRandomBytes(`package-${index}`, 20_000));
   for (const [file, content] of Object.entries(options.extraFiles ?? {})) put(file, content);
 
-  // mkimg.iso.sh create_image_iso.
   const iso = path.join(options.dir, name);
+  makeAlpineIso(tree, iso, volid);
+  return { iso, tree, volid, files };
+}
+
+/**
+ * An ISO from `tree` the way Alpine's mkimg.iso.sh (create_image_iso) makes one: isohybrid MBR,
+ * isolinux El Torito with a boot info table, the EFI image as the alternative entry, a GPT for
+ * the EFI image, Joliet and Rock Ridge names.
+ */
+export function makeAlpineIso(tree: string, iso: string, volid: string): void {
   execFileSync(
     'xorrisofs',
     [
@@ -209,7 +218,6 @@ export function createAlpineLikeIso(options: {
     ],
     { stdio: 'pipe' },
   );
-  return { iso, tree, volid, files };
 }
 
 function sha256File(file: string): string {

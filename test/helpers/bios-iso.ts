@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { makeAlpineIso } from './alpine-iso.js';
 import { mediaTreeWriter, pseudoRandomBytes } from './synthetic-media.js';
 import { buildApk, buildApkIndex, apkIndexText, makeApkKey, type SyntheticApkKey } from './synthetic-apk-repo.js';
 
@@ -138,38 +139,6 @@ export function createBiosIso(options: {
 
   const volumeId = `alpine-std ${version} x86_64`;
   const iso = path.join(options.dir, `alpine-standard-${version}-x86_64.iso`);
-  execFileSync(
-    'xorrisofs',
-    [
-      '-quiet',
-      '-output',
-      iso,
-      '-full-iso9660-filenames',
-      '-joliet',
-      '-rational-rock',
-      '-sysid',
-      'LINUX',
-      '-volid',
-      volumeId,
-      '-isohybrid-mbr',
-      DEBIAN_SYSLINUX.isohdpfx,
-      '-eltorito-boot',
-      'boot/syslinux/isolinux.bin',
-      '-eltorito-catalog',
-      'boot/syslinux/boot.cat',
-      '-no-emul-boot',
-      '-boot-load-size',
-      '4',
-      '-boot-info-table',
-      '-eltorito-alt-boot',
-      '-e',
-      'boot/grub/efi.img',
-      '-no-emul-boot',
-      '-isohybrid-gpt-basdat',
-      '-follow-links',
-      tree,
-    ],
-    { stdio: 'pipe' },
-  );
+  makeAlpineIso(tree, iso, volumeId);
   return { iso, tree, files, key, keyFile, volumeId };
 }

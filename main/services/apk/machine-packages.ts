@@ -1,3 +1,4 @@
+import { mirrorJob } from '../releases/mirror-job.js';
 import type { PackagesRequest, PackagesSummary } from '../../../shared/model/requests.js';
 import type { BuildPlan } from '../build/plan.js';
 import type { LoadedDefinition } from '../machine/load-definition.js';
@@ -64,12 +65,7 @@ export async function machinePackages(
     offline: request.offline,
     resolveOnly: !request.fetch,
     cacheDir: context.cacheDir,
-    env: context.env,
-    ...(context.signal ? { signal: context.signal } : {}),
-    ...(context.onProgress ? { onProgress: context.onProgress } : {}),
-    ...(context.onNote ? { onNote: context.onNote } : {}),
-    ...(context.timeouts ? { timeouts: context.timeouts } : {}),
-    ...(context.retry ? { retry: context.retry } : {}),
+    ...mirrorJob(context),
   };
   const result = await offlinePackages(options);
   const indexes = result.files.length - (request.fetch ? result.packages : 0);

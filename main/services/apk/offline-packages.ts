@@ -1,4 +1,4 @@
-import type { MirrorJobOptions } from '../releases/mirror-job.js';
+import { mirrorJob, type MirrorJobOptions } from '../releases/mirror-job.js';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../../shared/errors.js';
@@ -226,12 +226,7 @@ export async function offlinePackages(options: OfflinePackagesOptions): Promise<
     apkKeys: options.apkKeys,
     cacheDir: options.cacheDir,
     offline: options.offline,
-    env: options.env,
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    ...(options.onNote ? { onNote: options.onNote } : {}),
-    ...(options.timeouts ? { timeouts: options.timeouts } : {}),
-    ...(options.retry ? { retry: options.retry } : {}),
+    ...mirrorJob(options),
   });
   const byName = new Map(options.repositories.map((repository) => [repository.name, repository]));
   const resolution = resolvePackages({

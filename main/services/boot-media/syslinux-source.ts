@@ -3,7 +3,7 @@ import { displayText } from '../../../shared/rules/display.js';
 import { apkRepositoryUrl, fetchApkIndexes, openApkIndex, verifyApkRange } from '../apk/index-fetch.js';
 import { parseApkIndex } from '../apk/index-parse.js';
 import { apkKeyring } from '../apk/signature.js';
-import type { MirrorJobOptions } from '../releases/mirror-job.js';
+import { mirrorJob, type MirrorJobOptions } from '../releases/mirror-job.js';
 import { bufferRange, withFileRange } from './gzip-end.js';
 import type { IsoImage, IsoNode } from './iso9660.js';
 import { bootCodeFromApk, entryRef, pickSyslinux, type SyslinuxBootCode } from './syslinux-boot-code.js';
@@ -75,12 +75,7 @@ async function fromMirror(options: SyslinuxSourceOptions): Promise<SyslinuxBootC
     apkKeys: options.apkKeys,
     cacheDir: options.cacheDir,
     offline: options.offline,
-    env: options.env,
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    ...(options.onNote ? { onNote: options.onNote } : {}),
-    ...(options.timeouts ? { timeouts: options.timeouts } : {}),
-    ...(options.retry ? { retry: options.retry } : {}),
+    ...mirrorJob(options),
   });
   const index = indexes[0];
   if (index === undefined) throw new AppError('internal', 'no main index');
@@ -105,12 +100,7 @@ async function fromMirror(options: SyslinuxSourceOptions): Promise<SyslinuxBootC
       mirror,
       cacheDir: options.cacheDir,
       offline: options.offline,
-      env: options.env,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-      ...(options.onNote ? { onNote: options.onNote } : {}),
-      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
-      ...(options.retry ? { retry: options.retry } : {}),
+      ...mirrorJob(options),
     },
     {
       name: pkg.name,

@@ -292,8 +292,8 @@ async function planIsoLayout(plan: BuildPlan, context: PlanContext): Promise<Sti
         : (request.packages?.mirrors.length ?? 0) > 0
           ? (request.packages?.mirrors ?? [])
           : plan.definition !== null
-          ? [plan.definition.machine.alpine.mirror.replace(/\/+$/, '')]
-          : [];
+            ? [plan.definition.machine.alpine.mirror.replace(/\/+$/, '')]
+            : [];
     const cacheDir =
       request.packages?.cacheDir ?? (request.media.kind === 'fetch' ? request.media.cacheDir : undefined);
     const bootCode = await context.syslinuxBootCode({

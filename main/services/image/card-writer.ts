@@ -52,6 +52,15 @@ const STALE_SIGNATURE_AREA = 1 << 20;
  */
 const STALE_TAIL_AREA = 128 << 10;
 
+/** Every media entry into the FAT32 volume being built, in order. */
+export async function addEntries(builder: Fat32Builder, entries: AsyncIterable<MediaEntry>): Promise<void> {
+  for await (const entry of entries) {
+    if (entry.kind === 'directory') builder.addDirectory(entry.path, entry.mtime);
+    else if (entry.kind === 'file') await builder.addFile(entry.path, entry.size, entry.mtime, entry.body);
+    else builder.addLink(entry.path, entry.target, entry.mtime, entry.hard);
+  }
+}
+
 /** Where the partition goes on a target of `targetBytes` bytes. */
 export function planCardLayout(targetBytes: number, partitionBytes?: number): CardLayout {
   const available = Math.floor(targetBytes / SECTOR_SIZE) - PARTITION_START_LBA;
@@ -102,11 +111,7 @@ export async function writeCard(options: WriteCardOptions): Promise<WriteCardRes
     volumeLabel: options.volumeLabel,
     defaultMtime: options.defaultMtime,
   });
-  for await (const entry of options.entries) {
-    if (entry.kind === 'directory') builder.addDirectory(entry.path, entry.mtime);
-    else if (entry.kind === 'file') await builder.addFile(entry.path, entry.size, entry.mtime, entry.body);
-    else builder.addLink(entry.path, entry.target, entry.mtime, entry.hard);
-  }
+  await addEntries(builder, options.entries);
   options.onFinalize?.();
   const identity = options.identity();
   const stats = await builder.finish(identity.volumeId);

@@ -3,7 +3,7 @@ import { AppError, CancelledError } from '../../../shared/errors.js';
 import { formatBytes } from '../../../shared/model/size.js';
 import { isoPartitionBootSector, type IsoPartitionPlan } from '../boot-media/iso-partition.js';
 import type { BlockTarget } from '../flash/block-target.js';
-import type { CardIdentity } from './card-writer.js';
+import { addEntries, type CardIdentity } from './card-writer.js';
 import { MAX_MBR_SECTORS, PARTITION_START_LBA, PARTITION_TYPE_FAT32_LBA, SECTOR_SIZE } from './constants.js';
 import { Fat32Builder, type Fat32BuildStats } from './fat32-builder.js';
 import { computeFat32Geometry, MIN_FAT32_SECTORS, type Fat32Geometry } from './fat32-geometry.js';
@@ -160,11 +160,7 @@ export async function writeHybridStick(options: WriteHybridStickOptions): Promis
     volumeLabel: options.volumeLabel,
     defaultMtime: options.defaultMtime,
   });
-  for await (const entry of options.entries) {
-    if (entry.kind === 'directory') builder.addDirectory(entry.path, entry.mtime);
-    else if (entry.kind === 'file') await builder.addFile(entry.path, entry.size, entry.mtime, entry.body);
-    else builder.addLink(entry.path, entry.target, entry.mtime, entry.hard);
-  }
+  await addEntries(builder, options.entries);
   options.onFinalize?.();
   const identity = options.identity();
   const stats = await builder.finish(identity.volumeId);

@@ -12,3 +12,15 @@ export interface MirrorJobOptions {
   timeouts?: HttpTimeouts;
   retry?: RetryPolicy;
 }
+
+/** The job's options as another download takes them: the environment, and each one set. */
+export function mirrorJob(options: MirrorJobOptions): MirrorJobOptions {
+  return {
+    env: options.env,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.onNote ? { onNote: options.onNote } : {}),
+    ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+    ...(options.retry ? { retry: options.retry } : {}),
+  };
+}

@@ -2,37 +2,10 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { confirmErasure } from '../../../main/cli/confirm.js';
 import type { CommandContext } from '../../../main/cli/context.js';
-import type { Drive } from '../../../shared/model/drive.js';
+import { stick } from '../../helpers/drive-fixtures.js';
 import { classifyDrive } from '../../../shared/rules/drive-safety.js';
 
-const stick: Drive = {
-  device: '/dev/sdb',
-  kind: 'disk',
-  description: 'SanDisk Cruzer Blade',
-  size: 32e9,
-  blockSize: 512,
-  bus: 'USB',
-  removable: true,
-  card: false,
-  usb: true,
-  readOnly: false,
-  virtual: false,
-  system: false,
-  serial: '4C530001230101117345',
-  partitions: [
-    {
-      device: '/dev/sdb1',
-      label: 'STICK',
-      filesystem: 'vfat',
-      size: 32e9 - 2 ** 20,
-      mountpoints: [],
-      swap: false,
-      holders: [],
-    },
-  ],
-  swapFiles: [],
-  backingFile: null,
-};
+const drive = stick();
 
 /** A terminal that answers `answer`, and what was written to stderr. */
 function terminal(answer: string): { context: CommandContext; stderr: () => string } {
@@ -52,7 +25,7 @@ describe('the confirmation before a drive is erased', () => {
     const { context, stderr } = terminal('sdb');
     const result = await confirmErasure(
       context,
-      { ...stick, ...classifyDrive(stick) },
+      { ...drive, ...classifyDrive(drive) },
       {},
       'PCs with BIOS (legacy) or UEFI (the ISO in partition 1, FAT32 beside it)',
     );
@@ -66,7 +39,7 @@ describe('the confirmation before a drive is erased', () => {
 
   it('writes nothing when another name is typed', async () => {
     const { context } = terminal('sda');
-    await expect(confirmErasure(context, { ...stick, ...classifyDrive(stick) }, {})).rejects.toThrow(
+    await expect(confirmErasure(context, { ...drive, ...classifyDrive(drive) }, {})).rejects.toThrow(
       /not confirmed.*nothing was written/,
     );
   });

@@ -6,11 +6,11 @@ import {
   classifiedDriveSchema,
   type Drive,
   type DriveContext,
-  type DrivePartition,
   type DriveReasonCode,
   type DriveStatus,
   type PathLocation,
 } from '../../../shared/model/drive.js';
+import { partition, stick } from '../../helpers/drive-fixtures.js';
 import {
   assertDriveWritable,
   classifyDrive,
@@ -22,42 +22,6 @@ import {
 } from '../../../shared/rules/drive-safety.js';
 
 const GB = 1e9;
-
-function partition(overrides: Partial<DrivePartition> = {}): DrivePartition {
-  return {
-    device: '/dev/sdb1',
-    label: 'STICK',
-    filesystem: 'vfat',
-    size: 32 * GB - 2 ** 20,
-    mountpoints: [],
-    swap: false,
-    holders: [],
-    ...overrides,
-  };
-}
-
-/** A 32 GB USB stick with one FAT partition, not mounted: everything a card should be. */
-function stick(overrides: Partial<Drive> = {}): Drive {
-  return {
-    device: '/dev/sdb',
-    kind: 'disk',
-    description: 'SanDisk Cruzer Blade',
-    size: 32 * GB,
-    blockSize: 512,
-    bus: 'USB',
-    removable: true,
-    card: false,
-    usb: true,
-    readOnly: false,
-    virtual: false,
-    system: false,
-    serial: '4C530001230101117345',
-    partitions: [partition()],
-    swapFiles: [],
-    backingFile: null,
-    ...overrides,
-  };
-}
 
 const on = (...drives: string[]): PathLocation => ({ kind: 'drives', path: '/data/alpine.tar.gz', drives });
 const codes = (drive: Drive, context?: DriveContext) => classifyDrive(drive, context).reasons.map(({ code }) => code);
