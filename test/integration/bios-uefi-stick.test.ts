@@ -129,17 +129,7 @@ describe.skipIf(
   });
 
   it('keeps the ISO readable in partition 1: every file as built, the configurations with the kernel parameters (7z, xorriso)', () => {
-    const part = path.join(temp.dir, 'partition1.iso');
-    const bytes = summary.isoPartition?.bytes ?? 0;
-    execFileSync('dd', [
-      `if=${stick}`,
-      `of=${part}`,
-      'bs=1M',
-      'skip=1',
-      `count=${bytes}`,
-      'iflag=count_bytes',
-      'status=none',
-    ]);
+    const part = extractPartition1();
     const out = path.join(temp.dir, 'iso-out');
     execFileSync('7z', ['x', '-y', `-o${out}`, part], { stdio: 'pipe' });
     for (const [file, hash] of iso.files) {

@@ -52,13 +52,33 @@ const STALE_SIGNATURE_AREA = 1 << 20;
  */
 const STALE_TAIL_AREA = 128 << 10;
 
-/** Every media entry into the FAT32 volume being built, in order. */
-export async function addEntries(builder: Fat32Builder, entries: AsyncIterable<MediaEntry>): Promise<void> {
-  for await (const entry of entries) {
+/**
+ * The FAT32 volume at `volumeOffset`: every media entry in order, then (once `onFinalize` was
+ * told) folders, FATs and the boot sector, and a flush.
+ */
+export async function writeFatVolume(
+  target: BlockTarget,
+  volumeOffset: number,
+  geometry: Fat32Geometry,
+  options: Pick<WriteCardOptions, 'entries' | 'volumeLabel' | 'defaultMtime' | 'identity' | 'onFinalize'>,
+): Promise<{ stats: Fat32BuildStats; identity: CardIdentity }> {
+  const builder = new Fat32Builder({
+    target,
+    volumeOffset,
+    geometry,
+    volumeLabel: options.volumeLabel,
+    defaultMtime: options.defaultMtime,
+  });
+  for await (const entry of options.entries) {
     if (entry.kind === 'directory') builder.addDirectory(entry.path, entry.mtime);
     else if (entry.kind === 'file') await builder.addFile(entry.path, entry.size, entry.mtime, entry.body);
     else builder.addLink(entry.path, entry.target, entry.mtime, entry.hard);
   }
+  options.onFinalize?.();
+  const identity = options.identity();
+  const stats = await builder.finish(identity.volumeId);
+  await target.flush();
+  return { stats, identity };
 }
 
 /** Where the partition goes on a target of `targetBytes` bytes. */
@@ -104,18 +124,7 @@ export async function writeCard(options: WriteCardOptions): Promise<WriteCardRes
   const tail = Math.max(head, target.size - STALE_TAIL_AREA);
   if (tail < target.size) await target.zero(tail, target.size - tail);
 
-  const builder = new Fat32Builder({
-    target,
-    volumeOffset: PARTITION_START_BYTES,
-    geometry: layout.geometry,
-    volumeLabel: options.volumeLabel,
-    defaultMtime: options.defaultMtime,
-  });
-  await addEntries(builder, options.entries);
-  options.onFinalize?.();
-  const identity = options.identity();
-  const stats = await builder.finish(identity.volumeId);
-  await target.flush();
+  const { stats, identity } = await writeFatVolume(target, PARTITION_START_BYTES, layout.geometry, options);
   const mbr = target.allocate(SECTOR_SIZE);
   encodeMbr({
     diskSignature: identity.diskSignature,

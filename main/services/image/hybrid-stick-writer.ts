@@ -3,9 +3,9 @@ import { AppError, CancelledError } from '../../../shared/errors.js';
 import { formatBytes } from '../../../shared/model/size.js';
 import { isoPartitionBootSector, type IsoPartitionPlan } from '../boot-media/iso-partition.js';
 import type { BlockTarget } from '../flash/block-target.js';
-import { addEntries, type CardIdentity } from './card-writer.js';
+import { writeFatVolume, type CardIdentity } from './card-writer.js';
 import { MAX_MBR_SECTORS, PARTITION_START_LBA, PARTITION_TYPE_FAT32_LBA, SECTOR_SIZE } from './constants.js';
-import { Fat32Builder, type Fat32BuildStats } from './fat32-builder.js';
+import type { Fat32BuildStats } from './fat32-builder.js';
 import { computeFat32Geometry, MIN_FAT32_SECTORS, type Fat32Geometry } from './fat32-geometry.js';
 import { encodeMbr } from './mbr.js';
 import type { MediaEntry } from './media-entry.js';
@@ -153,18 +153,7 @@ export async function writeHybridStick(options: WriteHybridStickOptions): Promis
     await handle.close();
   }
 
-  const builder = new Fat32Builder({
-    target,
-    volumeOffset: fatStart,
-    geometry: layout.fat.geometry,
-    volumeLabel: options.volumeLabel,
-    defaultMtime: options.defaultMtime,
-  });
-  await addEntries(builder, options.entries);
-  options.onFinalize?.();
-  const identity = options.identity();
-  const stats = await builder.finish(identity.volumeId);
-  await target.flush();
+  const { stats, identity } = await writeFatVolume(target, fatStart, layout.fat.geometry, options);
 
   // The ISO's first MiB: its boot sector, the system area cleared, the volume descriptors.
   firstPiece.fill(0, 0, Math.min(firstPiece.length, 16 * 2048));
