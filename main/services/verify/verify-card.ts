@@ -146,7 +146,7 @@ export async function verifyCard(request: VerifyRequest, options: VerifyOptions)
   } finally {
     await medium.close();
   }
-  const ordered = verifyCheckIds.map((id) => checks.get(id) ?? skipped(id, request, checks));
+  const ordered = verifyCheckIds.map((id) => checks.get(id) ?? skipped(id, request, checks, facts.board));
   const writtenBy = facts.manifest === null ? null : `${facts.manifest.tool.name} ${facts.manifest.tool.version}`;
   return {
     ...conclude(ordered, {
@@ -230,13 +230,22 @@ async function examineFiles(card: CardReader, examination: Examination): Promise
 }
 
 /** A check that did not run, and why. */
-function skipped(id: VerifyCheckId, request: VerifyRequest, ran: Map<VerifyCheckId, VerifyCheck>): VerifyCheck {
+function skipped(
+  id: VerifyCheckId,
+  request: VerifyRequest,
+  ran: Map<VerifyCheckId, VerifyCheck>,
+  board: CardFacts['board'],
+): VerifyCheck {
   const why = !ran.has('filesystem')
     ? 'the card has no partition that can be read'
     : !ran.has('release')
       ? 'the file system cannot be read'
       : id === 'bios-boot'
-        ? 'no ISO partition: only BIOS+UEFI x86 sticks have one (a Pi card or a UEFI-only stick has none)'
+        ? board === 'rpi'
+          ? 'a Raspberry Pi card: no BIOS boot'
+          : board === 'x86_64-uefi'
+            ? 'a UEFI-only stick: BIOS PCs do not boot it (target.board: x86_64 makes one that does)'
+            : 'no ISO partition: only BIOS+UEFI x86 sticks have one'
         : id === 'boot-media'
           ? 'no boot media: give them with --boot-media (or fetch the release into the download cache)'
           : id === 'definition'
