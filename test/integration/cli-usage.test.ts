@@ -132,6 +132,15 @@ describe('bad option values are usage errors (exit 2)', () => {
       expect(result.status, args.join(' ')).toBe(2);
     }
   });
+
+  it('init into a folder that does not exist: the folder is named, no internal error', () => {
+    const target = path.join(output('no-such-folder'), 'kiosk.yml');
+    const result = runCli(['init', '--template', 'rpi-kiosk', '-o', target]);
+    expect(result.stderr).toContain(`cannot write ${target}: its folder does not exist`);
+    expect(result.stderr).toMatch(/hint: the folder .*no-such-folder does not exist: create it first/);
+    expect(result.stderr).not.toMatch(/internal error/);
+    expect(result.status).toBe(1);
+  });
 });
 
 describe('partition sizes', () => {

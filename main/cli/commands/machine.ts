@@ -285,7 +285,26 @@ export function initCommand(context: CommandContext): Command {
           location: secretsFile,
           hint: 'choose another name; or add --force to write the definition and keep this secrets file, or --force-secrets to replace it',
         });
-      await writeFile(flags.output, definition);
+      const output = flags.output;
+      await writeFile(output, definition).catch((error: unknown) => {
+        const code = (error as NodeJS.ErrnoException).code;
+        throw new AppError(
+          code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' || code === 'ENOTDIR' || code === 'EROFS'
+            ? 'invalid-input'
+            : 'io',
+          code === 'ENOENT'
+            ? `cannot write ${displayText(output)}: its folder does not exist`
+            : `cannot write ${displayText(output)}: ${(error as Error).message}`,
+          {
+            location: output,
+            hint:
+              code === 'ENOENT'
+                ? `the folder ${displayText(path.dirname(output))} does not exist: create it first (mkdir -p)`
+                : 'choose a file in a folder you may write',
+            cause: error,
+          },
+        );
+      });
       context.stdout.write(`Wrote ${flags.output} (template ${template.name})\n`);
       if (template.secrets === null) return;
       if (keepSecrets) {
