@@ -359,6 +359,82 @@ describe.skipIf(
     }
   }, 90_000);
 
+  it('alpine.offline on a BIOS+UEFI stick: packages missing from the ISO go into the FAT partition, and verify finds them', async () => {
+    const { startMirror } = await import('../helpers/mirror-server.js');
+    const { syntheticApkRepo, makeApkKey } = await import('../helpers/synthetic-apk-repo.js');
+    const { runCliAsync } = await import('../helpers/cli.js');
+    const dir = path.join(temp.dir, 'offline-case');
+    execFileSync('mkdir', ['-p', dir]);
+    const key = makeApkKey('apkovl-offline-x86@example.org-0003.rsa.pub');
+    const keyFile = path.join(dir, key.name);
+    writeFileSync(keyFile, key.publicPem);
+    const repo = syntheticApkRepo({
+      branch: 'v3.22',
+      arch: 'x86_64',
+      key,
+      repositories: {
+        // alpine-base has the name and version of the one in the ISO's apks/: not copied again.
+        main: [
+          { name: 'alpine-base', version: '3.22.2-r0' },
+          { name: 'tzdata', version: '2025b-r0' },
+          { name: 'ifupdown-ng', version: '0.12.1-r7' },
+        ],
+        community: [{ name: 'htop', version: '3.4.1-r0', files: { 'usr/bin/htop': Buffer.alloc(90_000, 7) } }],
+      },
+    });
+    const server = await startMirror(repo.files);
+    try {
+      const definition = path.join(dir, 'server.yml');
+      writeFileSync(
+        definition,
+        [
+          'version: 1',
+          'hostname: edge-9',
+          'target: { board: x86_64, arch: x86_64 }',
+          'alpine:',
+          '  version: 3.22.2',
+          `  mirror: ${server.url}/alpine`,
+          '  offline: true',
+          '  packages: [htop]',
+          'ssh: { enable: false }',
+          '',
+        ].join('\n'),
+      );
+      const output = path.join(dir, 'offline.img');
+      const result = await runCliAsync([
+        'build',
+        definition,
+        '--boot-media',
+        iso.iso,
+        '--apk-key',
+        keyFile,
+        '--apk-key',
+        iso.keyFile,
+        '--cache-dir',
+        path.join(dir, 'cache'),
+        '--size',
+        '64MiB',
+        '--output',
+        output,
+      ]);
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/boots with +BIOS \(legacy\) and UEFI PCs/);
+      expect(result.stdout).toMatch(/apk cache +3 packages .* 1 more on the boot media/);
+      const table = sfdiskJson(output);
+      const start = (table.partitions[1]?.start ?? 0) * 512;
+      const env = { ...process.env, MTOOLS_SKIP_CHECK: '1' };
+      const listing = execFileSync('mdir', ['-i', `${output}@@${start}`, '-b', '::/cache'], { env, encoding: 'utf8' });
+      expect(listing).toMatch(/htop-3\.4\.1-r0\.[0-9a-f]{8}\.apk/);
+      expect(listing).not.toMatch(/alpine-base/);
+      const { report } = verifyJson([output, '--apk-key', keyFile, '--apk-key', iso.keyFile], path.join(dir, 'cache2'));
+      const cache = check(report, 'apk-cache');
+      expect(cache.status, JSON.stringify(cache)).toBe('ok');
+      expect(cache.summary).toMatch(/1 on the boot media/);
+    } finally {
+      await server.close();
+    }
+  }, 90_000);
+
   it('an interrupted write leaves no partition table and no ISO volume descriptor: nothing that looks like a stick', async () => {
     const { openFileInPlace } = await import('../../main/services/flash/file-target.js');
     const { openIso } = await import('../../main/services/boot-media/iso9660.js');
