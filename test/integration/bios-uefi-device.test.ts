@@ -1,10 +1,11 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildSummarySchema } from '../../shared/model/build-image.js';
 import { createBiosIso, haveDebianSyslinux, type BiosIso } from '../helpers/bios-iso.js';
-import { responseEnvelope, runCli } from '../helpers/cli.js';
-import { describeWithLoopDevices, LoopDevices } from '../helpers/loop-devices.js';
+import { responseEnvelope, runCli, runCliAsync } from '../helpers/cli.js';
+import { bytesWrittenBy, describeWithLoopDevices, LoopDevices } from '../helpers/loop-devices.js';
 import { missing } from '../helpers/requirements.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { check, verifyJson } from '../helpers/verify-cards.js';
@@ -65,6 +66,80 @@ if (!missing(haveDebianSyslinux, 'Debian syslinux files (packages isolinux, sysl
       const { report } = verifyJson([device, '--boot-media', iso.iso, '--apk-key', iso.keyFile], temp.dir);
       expect(check(report, 'bios-boot').status).toBe('ok');
       expect(report.verdict).toBe('good');
+    }, 120_000);
+
+    it('refuses a drive that holds the download cache the offline packages are read from, before writing', async () => {
+      const { startMirror } = await import('../helpers/mirror-server.js');
+      const { syntheticApkRepo, makeApkKey } = await import('../helpers/synthetic-apk-repo.js');
+      const key = makeApkKey('apkovl-guard@example.org-0004.rsa.pub');
+      const keyFile = path.join(temp.dir, key.name);
+      writeFileSync(keyFile, key.publicPem);
+      const repo = syntheticApkRepo({
+        branch: 'v3.22',
+        arch: 'x86_64',
+        key,
+        repositories: {
+          main: [
+            { name: 'alpine-base', version: '3.22.2-r0' },
+            { name: 'tzdata', version: '2025b-r0' },
+            { name: 'ifupdown-ng', version: '0.12.1-r7' },
+            { name: 'htop', version: '3.4.1-r0' },
+          ],
+        },
+      });
+      const server = await startMirror(repo.files);
+      const backing = path.join(temp.dir, 'guarded.bin');
+      execFileSync('truncate', ['-s', `${300 << 20}`, backing]);
+      const device = loops.attach(backing);
+      execFileSync('sfdisk', ['--quiet', device], { input: 'label: dos\n,64MiB,L\n' });
+      execFileSync('partx', ['--add', device]);
+      // No lazy initialisation: its background writes would count as written by the build.
+      execFileSync('mkfs.ext4', ['-q', '-E', 'lazy_itable_init=0,lazy_journal_init=0', '-L', 'CACHE', `${device}p1`]);
+      const mountpoint = path.join(temp.dir, 'cache-on-the-stick');
+      mkdirSync(mountpoint);
+      execFileSync('mount', [`${device}p1`, mountpoint]);
+      try {
+        const definition = path.join(temp.dir, 'offline.yml');
+        writeFileSync(
+          definition,
+          [
+            'version: 1',
+            'hostname: edge-4',
+            'target: { board: x86_64, arch: x86_64 }',
+            'alpine:',
+            '  version: 3.22.2',
+            `  mirror: ${server.url}/alpine`,
+            '  repositories: [main]',
+            '  offline: true',
+            '  packages: [htop]',
+            'ssh: { enable: false }',
+            '',
+          ].join('\n'),
+        );
+        const before = bytesWrittenBy(device);
+        const result = await runCliAsync([
+          'build',
+          definition,
+          '--boot-media',
+          iso.iso,
+          '--apk-key',
+          keyFile,
+          '--apk-key',
+          iso.keyFile,
+          '--cache-dir',
+          path.join(mountpoint, 'apkovl-cache'),
+          '--device',
+          device,
+          '--yes',
+        ]);
+        expect(result.status, result.stdout).toBe(1);
+        expect(result.stderr).toMatch(/cache-on-the-stick\/apkovl-cache/);
+        expect(bytesWrittenBy(device) - before).toBeLessThan(1 << 20);
+        expect(readFileSync('/proc/self/mounts', 'utf8')).toContain(mountpoint);
+      } finally {
+        spawnSync('umount', [mountpoint]);
+        await server.close();
+      }
     }, 120_000);
   });
 }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { AppError, CancelledError } from '../../../shared/errors.js';
 import type { BuildSummary } from '../../../shared/model/build-image.js';
 import { CARD_MANIFEST_NAME } from '../../../shared/model/card-manifest.js';
@@ -238,6 +239,11 @@ export async function buildToDevice(
       ? [request.source.secretsFile]
       : []),
     ...(request.card.usercfgFile !== undefined ? [request.card.usercfgFile] : []),
+    // The download caches the offline packages are read from while the card is written
+    // (<cache>/files/<sha256>/<name>): one of them on the target would be erased under the build.
+    ...new Set(
+      (plan.offline?.packages.files ?? []).map((file) => path.dirname(path.dirname(path.dirname(file.source)))),
+    ),
   ];
   const identity = await confirmedIdentity(destination.path, destination.confirmed);
   options.onProgress?.({
