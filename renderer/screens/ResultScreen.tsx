@@ -28,7 +28,32 @@ function Done({ summary, draft, target }: { summary: BuildSummary; draft: Defini
     [target.kind === 'image' ? 'Image' : 'Drive', displayText(summary.output)],
     ['Alpine', summary.alpineRelease ?? 'unknown release'],
     ['Apkovl', summary.overlay ? displayText(summary.overlay.fileName) : 'none'],
-    ['Partition', `${formatBytes(summary.partition.bytes)} FAT32, label ${displayText(summary.filesystem.label)}`],
+    ...(summary.firmware.length > 0 && !summary.firmware.includes('rpi')
+      ? ([['Boots', summary.firmware.includes('bios') ? 'BIOS (legacy) and UEFI PCs' : 'UEFI PCs only']] as [
+          string,
+          string,
+        ][])
+      : []),
+    ...(summary.isoPartition !== null
+      ? ([
+          [
+            'Partition 1',
+            `${formatBytes(summary.isoPartition.bytes)} ISO 9660 (Alpine's, read-only): kernel, modloop, packages`,
+          ],
+        ] as [string, string][])
+      : []),
+    [
+      summary.isoPartition !== null ? 'Partition 2' : 'Partition',
+      `${formatBytes(summary.partition.bytes)} FAT32, label ${displayText(summary.filesystem.label)}`,
+    ],
+    ...(summary.offlinePackages !== null
+      ? ([
+          [
+            'Apk cache',
+            `${summary.offlinePackages.packages} packages, ${formatBytes(summary.offlinePackages.packageBytes)}, verified: the machine boots complete without network`,
+          ],
+        ] as [string, string][])
+      : []),
     [
       'Content',
       `${summary.files} files, ${formatBytes(summary.fileBytes)}; ${formatBytes(summary.filesystem.freeBytes)} free`,
@@ -55,7 +80,12 @@ function Done({ summary, draft, target }: { summary: BuildSummary; draft: Defini
           <li>{boardAdvice(machine.board, machine.arch)}</li>
           <li>
             The first boot takes about {minutes} minutes
-            {machine.kiosk ? ' (it downloads the browser once; later boots are quicker)' : ''}.
+            {machine.kiosk
+              ? summary.offlinePackages !== null
+                ? ' (it installs the browser from the card; no network needed)'
+                : ' (it downloads the browser once; later boots are quicker)'
+              : ''}
+            .
           </li>
           <li>
             It calls itself <strong>{hostname}</strong>
