@@ -38,6 +38,8 @@ function describeTryEvent(event: TryEvent): string[] {
     case 'warning':
       return [`WARNING: ${event.message}`];
     case 'serve':
+      // The machine served and its URL are in the 'starting' line; serve's own start lines would mislead here.
+      if (event.event.kind === 'listening') return [];
       return describeServeEvent(event.event).map((line) => `[serve] ${line}`);
     case 'starting':
       return [event.description, `$ ${shellWords([event.command.program, ...event.command.args])}`, event.quit, ''];
