@@ -9,6 +9,7 @@ import { eraseCommand } from './commands/erase.js';
 import { initCommand, inspectCommand, overlayCommand, schemaCommand, validateCommand } from './commands/machine.js';
 import { cacheCommand, fetchCommand, releasesCommand } from './commands/releases.js';
 import { serveCommand } from './commands/serve.js';
+import { tryCommand } from './commands/try.js';
 import { verifyCommand } from './commands/verify.js';
 import { workerCommand } from './commands/worker.js';
 import { EXIT_BUG, EXIT_CANCELLED, EXIT_USAGE, EXIT_USER_ERROR } from './exit-codes.js';
@@ -112,6 +113,7 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     workerCommand,
     drivesCommand,
     serveCommand,
+    tryCommand,
   ].map((make) => make(context));
   for (const command of commands) {
     // addCommand does not pass on exitOverride and the output streams by itself.

@@ -24,6 +24,7 @@ import type { FetchedRelease, FetchReleaseOptions } from './releases/fetch-relea
 import type { InspectResult, OverlayResult } from './overlay/overlay-service.js';
 import type { OfflinePackagesRequest, PlanContext, SyslinuxBootCodeRequest } from './build/plan.js';
 import type { ApkovlServer, ServeOptions } from './serve/apkovl-server.js';
+import type { TryOptions, TryResult } from './try/try-machine.js';
 
 /** What the outside world gives the services: clocks and the environment. */
 export interface ServiceDependencies {
@@ -141,6 +142,8 @@ export interface Services {
   describeTarget(device: string): Promise<{ drive: ClassifiedDrive; identity: DeviceIdentity }>;
   /** `apkovl serve`: apkovls over HTTP(S) for netbooted machines, until closed. */
   serve(options: Omit<ServeOptions, 'mtime'>): Promise<ApkovlServer>;
+  /** `apkovl try`: boot an x86 image or netboot a definition in QEMU, until QEMU ends. */
+  tryMachine(options: TryOptions & { cacheDir?: string }): Promise<TryResult>;
 }
 
 function sourceDateEpoch(env: ServiceDependencies['env']): number | undefined {
@@ -276,6 +279,20 @@ export function createServices(dependencies: ServiceDependencies): Services {
         ...options,
         ...(epoch !== undefined ? { mtime: epoch } : {}),
       }),
+    async tryMachine({ cacheDir, ...options }) {
+      const directory = cacheDirectory(cacheDir);
+      return (await import('./try/try-machine.js')).tryMachine(options, {
+        env: dependencies.env,
+        cacheDir: directory,
+        fetchRelease: async (wanted) =>
+          (await releases()).fetchRelease({
+            ...wanted,
+            cacheDir: directory,
+            env: dependencies.env,
+            now: dependencies.now,
+          }),
+      });
+    },
     async validateDefinition({ definition, secretsFile, packages, ...job }) {
       const { DefinitionError } = await import('./machine/definition-error.js');
       try {

@@ -71,10 +71,16 @@ export interface ReleaseWanted {
   arch: string;
   /** x86 ISO flavor: standard, extended, virt. */
   flavor?: string;
+  /**
+   * netboot: Alpine's netboot tarball of the arch (alpine-netboot-<ver>-<arch>.tar.gz: boot/ with
+   * vmlinuz, initramfs and modloop for lts and virt), whatever the board; else the card's media.
+   */
+  media?: 'card' | 'netboot';
 }
 
 /** The flavor and file suffix of the boot media a target boots from. */
 export function mediaKind(wanted: ReleaseWanted): { flavor: string; suffix: string } {
+  if (wanted.media === 'netboot') return { flavor: 'alpine-netboot', suffix: '.tar.gz' };
   if (wanted.board === 'rpi') return { flavor: 'alpine-rpi', suffix: '.tar.gz' };
   return { flavor: `alpine-${wanted.flavor ?? 'standard'}`, suffix: '.iso' };
 }

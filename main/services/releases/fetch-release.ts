@@ -34,6 +34,8 @@ export interface FetchReleaseOptions extends MirrorJobOptions {
   arch: string;
   /** x86 ISO flavor. */
   flavor?: string;
+  /** netboot: Alpine's netboot tarball of the arch instead of the board's card media. */
+  media?: 'card' | 'netboot';
   /** latest-stable (default), edge or vX.Y. */
   branch?: string;
   /** An exact release, e.g. 3.22.2 (then the branch is v3.22). */
@@ -368,6 +370,7 @@ export async function fetchRelease(options: FetchReleaseOptions): Promise<Fetche
       board: options.board,
       arch: options.arch,
       ...(options.flavor !== undefined ? { flavor: options.flavor } : {}),
+      ...(options.media !== undefined ? { media: options.media } : {}),
     },
     cache,
     http: { dispatcher: createDispatcher(options.env, timeouts), timeouts, signal: options.signal },

@@ -1,3 +1,5 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -32,6 +34,11 @@ export interface ServeOptions {
   onEvent?: ServeListener;
   /** The clock of the log; default the real one. */
   now?: () => Date;
+  /**
+   * For `apkovl try`: more files served at the top level, by exact name (`modloop-virt` -> the
+   * local file), and MAC addresses answered with a machine (a MAC -> its host name).
+   */
+  extra?: { files?: Record<string, string>; macs?: Record<string, string> };
 }
 
 export interface ApkovlServer {
@@ -114,6 +121,38 @@ function listenError(error: NodeJS.ErrnoException, address: string, port: number
   return new AppError('io', message, { location, hint, cause: error });
 }
 
+/** One of the extra files, streamed; logged when it ends. */
+function serveFile(
+  file: string,
+  method: string,
+  response: http.ServerResponse,
+  log: (status: number, bytes: number, note: string | null) => void,
+): void {
+  void stat(file).then(
+    (info) => {
+      response.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': info.size,
+        'cache-control': 'no-store',
+      });
+      if (method === 'HEAD') {
+        response.end();
+        log(200, 0, null);
+        return;
+      }
+      const stream = createReadStream(file);
+      stream.pipe(response);
+      stream.on('error', () => response.destroy());
+      response.on('close', () => log(200, stream.bytesRead, null));
+    },
+    (error: unknown) => {
+      response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+      response.end('500 Internal Server Error\n');
+      log(500, 0, `cannot read the file served: ${(error as Error).message}`);
+    },
+  );
+}
+
 /**
  * `apkovl serve`: an HTTP(S) server for netbooted machines. Alpine's initramfs, given
  * `apkovl=http://host:port/{MAC}.apkovl.tar.gz`, fetches `/<its MAC>.apkovl.tar.gz`; a machine
@@ -193,7 +232,8 @@ export async function startServer(options: ServeOptions): Promise<ApkovlServer> 
 
   async function answer(target: Extract<RequestTarget, { kind: 'apkovl' }>): Promise<Answer> {
     const index = await fleet.refresh({ strict: false });
-    const keys = [target.mac, target.name.toLowerCase()].filter((key): key is string => key !== null);
+    const alias = target.mac !== null ? options.extra?.macs?.[target.mac]?.toLowerCase() : undefined;
+    const keys = [target.mac, alias ?? null, target.name.toLowerCase()].filter((key): key is string => key !== null);
     for (const key of keys) {
       const conflict = index.conflicts.find((candidate) => candidate.key === key);
       if (conflict !== undefined)
@@ -211,12 +251,21 @@ export async function startServer(options: ServeOptions): Promise<ApkovlServer> 
       : notFound(`unknown host name ${displayText(target.name)}; ${knownHosts(index)}`);
   }
 
+  const extraFiles = new Map(Object.entries(options.extra?.files ?? {}));
   let requests = 0;
   const handler = (request: http.IncomingMessage, response: http.ServerResponse): void => {
     requests += 1;
     const method = request.method ?? '';
     const path = request.url ?? '';
     const client = (request.socket.remoteAddress ?? '?').replace(/^::ffff:/, '');
+    const extraFile =
+      (method === 'GET' || method === 'HEAD') && path.startsWith('/') ? extraFiles.get(path.slice(1)) : undefined;
+    if (extraFile !== undefined) {
+      serveFile(extraFile, method, response, (status, bytes, note) =>
+        emit({ kind: 'request', time: time(), client, method, path, status, bytes, machine: null, note }),
+      );
+      return;
+    }
     const target = parseRequestTarget(method, path);
     const answered: Promise<Answer> =
       target.kind === 'refused'
