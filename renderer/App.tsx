@@ -156,6 +156,7 @@ export function App({ client }: { client: Client }) {
         ) : null}
         {screen === 'result' && outcome !== null && draft !== null && target !== null ? (
           <ResultScreen
+            client={client}
             outcome={outcome}
             draft={draft}
             target={target}

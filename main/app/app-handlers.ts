@@ -347,6 +347,18 @@ export function createAppHandlers(options: AppHandlersOptions): AppHandlers {
       requireCacheDir(input.query.cacheDir, 'query.cacheDir');
       return forward('release.fetch', input, context);
     },
+    'machine.try-check': forwarded('machine.try-check'),
+    'machine.try': (input, context) => {
+      // Only an image saved here, or a definition or image the person opened, boots in QEMU.
+      const file = path.resolve(input.request.target);
+      if (!saveApproved.has(file) && !definitions.has(file) && !opened.has(file)) {
+        throw new AppError('usage', 'only an image or definition chosen in the app can be tried', {
+          location: 'request.target',
+          hint: 'build an image with Save as image file, or open the definition first',
+        });
+      }
+      return forward('machine.try', input, context);
+    },
     'card.erase': forwarded('card.erase'),
     'file.kind': forwarded('file.kind'),
     'templates.list': forwarded('templates.list'),

@@ -20,6 +20,8 @@ import type { CacheEntry } from './releases/cache.js';
 import { defaultCacheDir } from './releases/cache-dir.js';
 import { toolVersion } from './tool-version.js';
 import type { Release } from './releases/catalog.js';
+import type { TryAvailability } from './try/try-check.js';
+import type { Architecture } from '../../shared/model/targets.js';
 import type { FetchedRelease, FetchReleaseOptions } from './releases/fetch-release.js';
 import type { InspectResult, OverlayResult } from './overlay/overlay-service.js';
 import type { OfflinePackagesRequest, PlanContext, SyslinuxBootCodeRequest } from './build/plan.js';
@@ -144,6 +146,8 @@ export interface Services {
   serve(options: Omit<ServeOptions, 'mtime'>): Promise<ApkovlServer>;
   /** `apkovl try`: boot an x86 image or netboot a definition in QEMU, until QEMU ends. */
   tryMachine(options: TryOptions & { cacheDir?: string }): Promise<TryResult>;
+  /** Whether QEMU and its firmware are here to try a card image or a definition of `arch`. */
+  tryAvailability(kind: 'image' | 'definition', arch: Architecture): Promise<TryAvailability>;
 }
 
 function sourceDateEpoch(env: ServiceDependencies['env']): number | undefined {
@@ -279,6 +283,8 @@ export function createServices(dependencies: ServiceDependencies): Services {
         ...options,
         ...(epoch !== undefined ? { mtime: epoch } : {}),
       }),
+    tryAvailability: async (kind, arch) =>
+      (await import('./try/try-check.js')).tryAvailability(kind, arch, dependencies.env),
     async tryMachine({ cacheDir, ...options }) {
       const directory = cacheDirectory(cacheDir);
       return (await import('./try/try-machine.js')).tryMachine(options, {

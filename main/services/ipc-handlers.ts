@@ -104,6 +104,25 @@ export function createHandlers(services: Services, dependencies: HandlerDependen
     'card.erase': ({ jobId, request }, context) => job(jobId, context, (options) => services.erase(request, options)),
     'packages.resolve': ({ jobId, request }, context) =>
       job(jobId, context, (options) => services.machinePackages(request, options)),
+    'machine.try-check': ({ kind, arch }) => services.tryAvailability(kind, arch),
+    'machine.try': ({ jobId, request }, context) =>
+      job(jobId, context, async ({ onNote, signal }) => {
+        const result = await services.tryMachine({
+          target: request.target,
+          bios: request.bios,
+          display: request.display,
+          ...(request.disk !== undefined ? { disk: request.disk } : {}),
+          ...(request.kvm !== undefined ? { kvm: request.kvm } : {}),
+          ...(request.memoryMiB !== undefined ? { memoryMiB: request.memoryMiB } : {}),
+          console: 'pipe',
+          onEvent: (event) => {
+            if (event.kind === 'note' || event.kind === 'warning') onNote?.(event.message);
+            else if (event.kind === 'starting') onNote?.(`${event.description}; close its window to stop it`);
+          },
+          ...(signal ? { signal } : {}),
+        });
+        return { mode: result.mode, exitCode: result.exitCode, hostname: result.hostname ?? null };
+      }),
     'card.verify': ({ jobId, request }, context) =>
       job(jobId, context, (options) => services.verifyCard(request, options)),
     'definition.save': (input) => services.saveDefinition(input),

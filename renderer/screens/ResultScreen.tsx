@@ -1,7 +1,9 @@
 import type { BuildSummary } from '../../shared/model/build-image.js';
 import { formatBytes } from '../../shared/model/size.js';
 import { displayText } from '../../shared/rules/display.js';
+import type { Client } from '../../shared/ipc/client.js';
 import { ErrorPanel } from '../components/ErrorPanel.js';
+import { TryInQemu } from '../components/TryInQemu.js';
 import { ScreenHeading } from '../components/ScreenHeading.js';
 import { definitionTarget, type DefinitionDraft } from '../machine-form.js';
 import type { TargetChoice } from '../wizard.js';
@@ -20,7 +22,17 @@ function boardAdvice(board: string, arch: string): string {
   return `Put the card into ${models} and switch it on.`;
 }
 
-function Done({ summary, draft, target }: { summary: BuildSummary; draft: DefinitionDraft; target: TargetChoice }) {
+function Done({
+  client,
+  summary,
+  draft,
+  target,
+}: {
+  client: Client;
+  summary: BuildSummary;
+  draft: DefinitionDraft;
+  target: TargetChoice;
+}) {
   const machine = definitionTarget(draft.yaml);
   const minutes = machine.kiosk ? '5 to 10' : '1 to 3';
   const hostname = displayText(summary.overlay?.hostname ?? machine.hostname);
@@ -116,12 +128,20 @@ function Done({ summary, draft, target }: { summary: BuildSummary; draft: Defini
           {displayText(warning)}
         </p>
       ))}
+      {target.kind === 'image' && machine.board !== 'rpi' ? (
+        <TryInQemu client={client} target={{ kind: 'image', path: target.path }} arch={machine.arch} />
+      ) : draft.path !== null && !draft.dirty ? (
+        <TryInQemu client={client} target={{ kind: 'definition', path: draft.path }} arch={machine.arch} />
+      ) : target.kind === 'image' ? (
+        <TryInQemu client={client} target={{ kind: 'image', path: target.path }} arch={machine.arch} />
+      ) : null}
     </>
   );
 }
 
 /** What happened: a card ready to boot and what to do with it, or what went wrong and what to do. */
 export function ResultScreen({
+  client,
   outcome,
   draft,
   target,
@@ -129,6 +149,7 @@ export function ResultScreen({
   onVerify,
   onMedia,
 }: {
+  client: Client;
   outcome: WriteOutcome;
   draft: DefinitionDraft;
   target: TargetChoice;
@@ -140,7 +161,9 @@ export function ResultScreen({
   return (
     <div className="screen">
       <section className={`card result ${outcome.kind}`} aria-labelledby="result-heading">
-        {outcome.kind === 'done' ? <Done summary={outcome.summary} draft={draft} target={target} /> : null}
+        {outcome.kind === 'done' ? (
+          <Done client={client} summary={outcome.summary} draft={draft} target={target} />
+        ) : null}
         {outcome.kind === 'cancelled' ? (
           <>
             <ScreenHeading step="Step 6 of 6">Cancelled</ScreenHeading>

@@ -15,6 +15,7 @@ import {
 } from '../model/requests.js';
 import { verifyReportSchema } from '../model/verify-report.js';
 import { progressEventSchema } from '../model/progress-schema.js';
+import { tryAvailabilitySchema, tryCheckSchema, tryOutcomeSchema, tryRequestSchema } from '../model/try.js';
 
 /**
  * Every command the renderer may send and every event it may receive, each defined once.
@@ -127,6 +128,16 @@ export const contract = {
     'packages.resolve': {
       input: z.object({ jobId: z.string().min(1), request: packagesRequestSchema }),
       output: packagesSummarySchema,
+    },
+    /** Whether QEMU (and its firmware) is here to try a machine, and what to install if not. */
+    'machine.try-check': { input: tryCheckSchema, output: tryAvailabilitySchema },
+    /**
+     * Try a machine in QEMU until its window is closed or the job is cancelled: a card image
+     * (snapshot mode) or a definition (netbooted through a built-in apkovl server).
+     */
+    'machine.try': {
+      input: z.object({ jobId: z.string().min(1), request: tryRequestSchema }),
+      output: tryOutcomeSchema,
     },
     /** Examine a card or card image: the report says what is fine, what is wrong, what to do. */
     'card.verify': {

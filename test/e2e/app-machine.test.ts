@@ -146,6 +146,12 @@ describe.skipIf(missing(haveChromium, `Chromium at ${chromiumPath} (Debian packa
       expect(result).toMatch(/kiosk-hall\.apkovl\.tar\.gz/);
       expect(result).toMatch(/ssh admin@kiosk-hall/);
       expect(result).toMatch(/first boot takes about 5 to 10 minutes/);
+      // A Pi image does not boot in QEMU; its saved definition is netbooted, with QEMU for aarch64
+      // (qemu-system-arm), or the section says what to install.
+      await page.getByRole('heading', { name: 'Try it first' }).waitFor();
+      expect(await page.textContent('.try')).toMatch(
+        /Netboot the machine in a QEMU window|qemu-system-aarch64 is not installed \(QEMU for aarch64\): install it: .*qemu-system-arm/,
+      );
       expect(existsSync(output)).toBe(true);
       // The definition says nothing about the partition: an image gets 512 MiB. Nothing else was sent.
       const [partition] = sfdiskJson(output).partitions;

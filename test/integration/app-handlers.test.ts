@@ -13,6 +13,10 @@ import { startMirror, type MirrorServer } from '../helpers/mirror-server.js';
 import { makeSigningKeys, mirrorFiles } from '../helpers/synthetic-mirror.js';
 import { createOverlay, createSyntheticRpiMedia, type SyntheticMedia } from '../helpers/synthetic-media.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { buildImage } from '../../main/services/image/build-image.js';
+import { signedBootRepository } from '../helpers/bios-iso.js';
+import { missing } from '../helpers/requirements.js';
+import { createFindfsIso, x86BootMissing } from '../helpers/x86-boot.js';
 
 /**
  * The Electron main process's handler table (main/app/app-handlers.ts) with real `apkovl worker`
@@ -479,4 +483,47 @@ describe('app handlers: definitions and recent files', () => {
       await app.call('definition.save', { path: elsewhere, yaml, secrets: {}, keepSecretsFrom: stranger }),
     ).toMatchObject({ ok: false, error: { code: 'usage', location: 'keepSecretsFrom' } });
   });
+});
+
+describe('Try in QEMU from the app (machine.try-check, machine.try)', () => {
+  const reasons = x86BootMissing(['uefi']);
+  it.skipIf(missing(reasons.length === 0, reasons.join('; ')))(
+    'boots an image the app saved, in the worker, and refuses a path the app was not given',
+    async () => {
+      const dir = path.join(temp.dir, 'try');
+      mkdirSync(dir, { recursive: true });
+      const repository = signedBootRepository(dir);
+      const iso = createFindfsIso({ dir, extraFiles: repository.files });
+      const image = path.join(dir, 'stick.img');
+      await buildImage({
+        bootMedia: iso.iso,
+        overlay: createOverlay(dir, 'tried', { 'etc/.default_boot_services': '' }),
+        output: image,
+        partitionBytes: 40 << 20,
+        firmware: 'bios-uefi',
+        apkKeys: [repository.keyFile],
+      });
+      const { call, saves, events } = harness();
+      const check = await call('machine.try-check', { kind: 'image', arch: 'x86_64' });
+      expect(check).toEqual({ ok: true, value: expect.objectContaining({ available: true, reason: null }) });
+      const pi = await call('machine.try-check', { kind: 'image', arch: 'aarch64' });
+      expect(pi).toMatchObject({
+        ok: true,
+        value: { available: false, reason: expect.stringMatching(/Raspberry Pi/) },
+      });
+
+      const request = { target: image, display: false, disk: 'virtio', kvm: false };
+      const refused = await call('machine.try', { jobId: 'try-1', request });
+      expect(refused).toMatchObject({ ok: false, error: { code: 'usage', location: 'request.target' } });
+
+      saves.push(image);
+      await call('dialog.save-file', { title: 'Save the image', defaultName: 'stick.img' });
+      const before = statSync(image).mtimeMs;
+      const tried = await call('machine.try', { jobId: 'try-2', request });
+      expect(tried, JSON.stringify(tried)).toEqual({ ok: true, value: { mode: 'image', exitCode: 0, hostname: null } });
+      expect(events.some((event) => event.name === 'job.note' && event.payload.jobId === 'try-2')).toBe(true);
+      expect(statSync(image).mtimeMs).toBe(before); // snapshot mode: the image is not changed
+    },
+    240_000,
+  );
 });

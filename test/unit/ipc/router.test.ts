@@ -28,6 +28,8 @@ function handlers(overrides: Partial<Handlers> = {}): Handlers {
     'drive.describe': unused,
     'card.verify': unused,
     'packages.resolve': unused,
+    'machine.try-check': unused,
+    'machine.try': unused,
     'settings.get': unused,
     'settings.set': unused,
     'job.cancel': ({ jobId }) => Promise.resolve({ cancelled: jobId === 'known' }),
