@@ -127,4 +127,75 @@ describeX86Boot('apkovl try netboots a definition', ['bios'], () => {
       ['127.0.0.1', '/modloop-virt', 200, null],
     ]);
   }, 200_000);
+
+  it("takes Alpine's netboot files from the mirror (SHA-256 and signature checked, unpacked once) when no kernel is given", async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { copyFileSync, mkdirSync } = await import('node:fs');
+    const { fetchRelease } = await import('../../main/services/releases/fetch-release.js');
+    const { makeSigningKeys, mirrorFiles } = await import('../helpers/synthetic-mirror.js');
+    const { startMirror } = await import('../helpers/mirror-server.js');
+    // alpine-netboot-3.22.2-x86_64.tar.gz as Alpine lays it out: boot/{vmlinuz,initramfs,modloop}-virt.
+    const tree = path.join(temp.dir, 'netboot-tree');
+    mkdirSync(path.join(tree, 'boot'), { recursive: true });
+    copyFileSync(files.kernel, path.join(tree, 'boot/vmlinuz-virt'));
+    copyFileSync(files.initrd, path.join(tree, 'boot/initramfs-virt'));
+    writeFileSync(path.join(tree, 'boot/modloop-virt'), 'modloop from the netboot tarball\n');
+    const tarball = path.join(temp.dir, 'alpine-netboot-3.22.2-x86_64.tar.gz');
+    execFileSync('tar', ['-C', tree, '-czf', tarball, 'boot']);
+    const keys = await makeSigningKeys();
+    const keyFile = path.join(temp.dir, 'alpine.asc');
+    writeFileSync(keyFile, keys.alpine.armoredPublic);
+    const server = await startMirror(
+      await mirrorFiles(
+        [
+          {
+            file: path.basename(tarball),
+            source: tarball,
+            flavor: 'alpine-netboot',
+            arch: 'x86_64',
+            version: '3.22.2',
+          },
+        ],
+        keys.alpine.privateKey,
+      ),
+    );
+    try {
+      const definitionFile = path.join(temp.dir, 'from-mirror.yml');
+      writeFileSync(
+        definitionFile,
+        definition.replace(
+          'alpine: { version: 3.22.2 }',
+          `alpine: { version: 3.22.2, mirror: "${server.url}/alpine" }`,
+        ),
+      );
+      const cacheDir = path.join(temp.dir, 'netboot-cache');
+      let output = '';
+      const result = await tryMachine(
+        {
+          target: definitionFile,
+          fetch: { trustedKeyFile: keyFile },
+          memoryMiB: 512,
+          kvm: false,
+          console: 'pipe',
+          onOutput: (chunk) => (output += chunk.toString('latin1')),
+          signal: AbortSignal.timeout(150_000),
+        },
+        {
+          env: process.env,
+          cacheDir,
+          fetchRelease: (wanted) => fetchRelease({ ...wanted, cacheDir, env: process.env }),
+        },
+      );
+      const lines = output.replace(/\r/g, '').split('\n');
+      const tail = lines.slice(-30).join('\n');
+      expect(result.exitCode, tail).toBe(0);
+      expect(lines, tail).toContain('NETBOOT: hostname netbooted');
+      expect(lines, tail).toContain('NETBOOT: modloop modloop from the netboot tarball');
+      expect(server.requests.map((request) => request.path)).toContain(
+        `/alpine/v3.22/releases/x86_64/${path.basename(tarball)}`,
+      );
+    } finally {
+      await server.close();
+    }
+  }, 200_000);
 });
