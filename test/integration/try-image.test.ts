@@ -82,4 +82,36 @@ describeX86Boot('apkovl try boots an x86 stick built by apkovl', ['bios', 'uefi'
       expect(statSync(stick).mtimeMs).toBe(mtimeBefore);
     }, 200_000);
   }
+
+  it('bios: by default the image is a USB stick, and the firmware boots the bootloader from it', async () => {
+    // The stand-in kernel has no USB storage, so this stops once isolinux, read over USB from
+    // the ISO partition, has started the kernel and its initramfs (it says FINDFS: start).
+    let output = '';
+    const stop = new AbortController();
+    const result = tryMachine(
+      {
+        target: stick,
+        bios: true,
+        kvm: false,
+        memoryMiB: 512,
+        console: 'pipe',
+        onOutput: (chunk) => {
+          output += chunk.toString('latin1');
+          if (/FINDFS: cmdline [^\n]*\n/.test(output)) stop.abort();
+        },
+        signal: AbortSignal.any([stop.signal, AbortSignal.timeout(120_000)]),
+      },
+      {
+        env: process.env,
+        cacheDir: temp.dir,
+        fetchRelease: () => Promise.reject(new Error('an image needs no download')),
+      },
+    );
+    await result.catch(() => undefined); // cancelled once the kernel runs
+    const tail = output.split('\n').slice(-20).join('\n');
+    expect(output, tail).toMatch(/ISOLINUX/);
+    expect(output, tail).toMatch(/FINDFS: start/);
+    expect(output, tail).toMatch(/FINDFS: cmdline BOOT_IMAGE=\/boot\/vmlinuz-lts /);
+    expect(stop.signal.aborted).toBe(true);
+  }, 150_000);
 });
