@@ -142,3 +142,51 @@ export function createBiosIso(options: {
   makeAlpineIso(tree, iso, volumeId);
   return { iso, tree, files, key, keyFile, volumeId };
 }
+
+/**
+ * A signed x86_64 package repository for v3.22 served on 127.0.0.1: `main` holds what the
+ * generated world always needs (alpine-base, whose name and version match the boot repository's,
+ * tzdata, ifupdown-ng), `community` holds htop. `keyFile` is the signing key to trust.
+ */
+export async function x86PackageMirror(dir: string, name: string) {
+  const { startMirror } = await import('./mirror-server.js');
+  const { syntheticApkRepo } = await import('./synthetic-apk-repo.js');
+  const key = makeApkKey(`${name}@example.org-0001.rsa.pub`);
+  const keyFile = path.join(dir, key.name);
+  writeFileSync(keyFile, key.publicPem);
+  const repo = syntheticApkRepo({
+    branch: 'v3.22',
+    arch: 'x86_64',
+    key,
+    repositories: {
+      main: [
+        { name: 'alpine-base', version: '3.22.2-r0' },
+        { name: 'tzdata', version: '2025b-r0' },
+        { name: 'ifupdown-ng', version: '0.12.1-r7' },
+      ],
+      community: [{ name: 'htop', version: '3.4.1-r0', files: { 'usr/bin/htop': Buffer.alloc(90_000, 7) } }],
+    },
+  });
+  const server = await startMirror(repo.files);
+  return { server, keyFile, mirror: `${server.url}/alpine` };
+}
+
+/** An offline BIOS+UEFI machine (board x86_64) whose world adds htop, from `mirror`. */
+export function offlineX86Definition(file: string, hostname: string, mirror: string): string {
+  writeFileSync(
+    file,
+    [
+      'version: 1',
+      `hostname: ${hostname}`,
+      'target: { board: x86_64, arch: x86_64 }',
+      'alpine:',
+      '  version: 3.22.2',
+      `  mirror: ${mirror}`,
+      '  offline: true',
+      '  packages: [htop]',
+      'ssh: { enable: false }',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}

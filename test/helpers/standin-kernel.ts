@@ -192,6 +192,17 @@ export function makeStandinInitramfs(options: {
 
 // --- the nlplug-findfs stand-in ----------------------------------------------------------------
 
+/** The start of every stand-in /init: busybox's applets, /proc, /sys, /dev, the console. */
+export const STANDIN_PREAMBLE = `#!/bin/sh
+/bin/busybox mkdir -p /usr/bin /usr/sbin /sbin
+/bin/busybox --install -s
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+exec </dev/console >/dev/console 2>&1
+`;
+
 /**
  * /init for a stand-in initramfs that looks for boot media the way Alpine's nlplug-findfs does
  * (docs: alpine-boot.md §1.3), and reports on the serial console, one line each:
@@ -217,15 +228,7 @@ export function makeStandinInitramfs(options: {
  * raid/LVM handling.
  */
 export function findfsScript(): string {
-  return `#!/bin/sh
-/bin/busybox mkdir -p /usr/bin /usr/sbin /sbin
-/bin/busybox --install -s
-export PATH=/bin:/sbin:/usr/bin:/usr/sbin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-exec </dev/console >/dev/console 2>&1
-say() { echo "FINDFS: $*"; }
+  return `${STANDIN_PREAMBLE}say() { echo "FINDFS: $*"; }
 say start
 say cmdline "$(cat /proc/cmdline)"
 while read -r module; do

@@ -1,9 +1,15 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildSummarySchema } from '../../shared/model/build-image.js';
-import { createBiosIso, haveDebianSyslinux, type BiosIso } from '../helpers/bios-iso.js';
+import {
+  createBiosIso,
+  haveDebianSyslinux,
+  offlineX86Definition,
+  x86PackageMirror,
+  type BiosIso,
+} from '../helpers/bios-iso.js';
 import { responseEnvelope, runCli, runCliAsync } from '../helpers/cli.js';
 import { bytesWrittenBy, describeWithLoopDevices, LoopDevices } from '../helpers/loop-devices.js';
 import { missing } from '../helpers/requirements.js';
@@ -69,25 +75,7 @@ if (!missing(haveDebianSyslinux, 'Debian syslinux files (packages isolinux, sysl
     }, 120_000);
 
     it('refuses a drive that holds the download cache the offline packages are read from, before writing', async () => {
-      const { startMirror } = await import('../helpers/mirror-server.js');
-      const { syntheticApkRepo, makeApkKey } = await import('../helpers/synthetic-apk-repo.js');
-      const key = makeApkKey('apkovl-guard@example.org-0004.rsa.pub');
-      const keyFile = path.join(temp.dir, key.name);
-      writeFileSync(keyFile, key.publicPem);
-      const repo = syntheticApkRepo({
-        branch: 'v3.22',
-        arch: 'x86_64',
-        key,
-        repositories: {
-          main: [
-            { name: 'alpine-base', version: '3.22.2-r0' },
-            { name: 'tzdata', version: '2025b-r0' },
-            { name: 'ifupdown-ng', version: '0.12.1-r7' },
-            { name: 'htop', version: '3.4.1-r0' },
-          ],
-        },
-      });
-      const server = await startMirror(repo.files);
+      const { server, keyFile, mirror } = await x86PackageMirror(temp.dir, 'apkovl-guard');
       const backing = path.join(temp.dir, 'guarded.bin');
       execFileSync('truncate', ['-s', `${300 << 20}`, backing]);
       const device = loops.attach(backing);
@@ -99,23 +87,7 @@ if (!missing(haveDebianSyslinux, 'Debian syslinux files (packages isolinux, sysl
       mkdirSync(mountpoint);
       execFileSync('mount', [`${device}p1`, mountpoint]);
       try {
-        const definition = path.join(temp.dir, 'offline.yml');
-        writeFileSync(
-          definition,
-          [
-            'version: 1',
-            'hostname: edge-4',
-            'target: { board: x86_64, arch: x86_64 }',
-            'alpine:',
-            '  version: 3.22.2',
-            `  mirror: ${server.url}/alpine`,
-            '  repositories: [main]',
-            '  offline: true',
-            '  packages: [htop]',
-            'ssh: { enable: false }',
-            '',
-          ].join('\n'),
-        );
+        const definition = offlineX86Definition(path.join(temp.dir, 'offline.yml'), 'edge-4', mirror);
         const before = bytesWrittenBy(device);
         const result = await runCliAsync([
           'build',

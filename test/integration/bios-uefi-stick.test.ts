@@ -6,7 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors.js';
 import type { BlockTarget } from '../../main/services/flash/block-target.js';
 import { buildImage } from '../../main/services/image/build-image.js';
-import { createBiosIso, DEBIAN_SYSLINUX, haveDebianSyslinux, type BiosIso } from '../helpers/bios-iso.js';
+import {
+  createBiosIso,
+  DEBIAN_SYSLINUX,
+  haveDebianSyslinux,
+  offlineX86Definition,
+  x86PackageMirror,
+  type BiosIso,
+} from '../helpers/bios-iso.js';
 import { fsckFat, sfdiskJson } from '../helpers/external-tools.js';
 import { createOverlay } from '../helpers/synthetic-media.js';
 import { makeTempDir } from '../helpers/temp.js';
@@ -360,46 +367,12 @@ describe.skipIf(
   }, 90_000);
 
   it('alpine.offline on a BIOS+UEFI stick: packages missing from the ISO go into the FAT partition, and verify finds them', async () => {
-    const { startMirror } = await import('../helpers/mirror-server.js');
-    const { syntheticApkRepo, makeApkKey } = await import('../helpers/synthetic-apk-repo.js');
     const { runCliAsync } = await import('../helpers/cli.js');
     const dir = path.join(temp.dir, 'offline-case');
     execFileSync('mkdir', ['-p', dir]);
-    const key = makeApkKey('apkovl-offline-x86@example.org-0003.rsa.pub');
-    const keyFile = path.join(dir, key.name);
-    writeFileSync(keyFile, key.publicPem);
-    const repo = syntheticApkRepo({
-      branch: 'v3.22',
-      arch: 'x86_64',
-      key,
-      repositories: {
-        // alpine-base has the name and version of the one in the ISO's apks/: not copied again.
-        main: [
-          { name: 'alpine-base', version: '3.22.2-r0' },
-          { name: 'tzdata', version: '2025b-r0' },
-          { name: 'ifupdown-ng', version: '0.12.1-r7' },
-        ],
-        community: [{ name: 'htop', version: '3.4.1-r0', files: { 'usr/bin/htop': Buffer.alloc(90_000, 7) } }],
-      },
-    });
-    const server = await startMirror(repo.files);
+    const { server, keyFile, mirror } = await x86PackageMirror(dir, 'apkovl-offline-x86');
     try {
-      const definition = path.join(dir, 'server.yml');
-      writeFileSync(
-        definition,
-        [
-          'version: 1',
-          'hostname: edge-9',
-          'target: { board: x86_64, arch: x86_64 }',
-          'alpine:',
-          '  version: 3.22.2',
-          `  mirror: ${server.url}/alpine`,
-          '  offline: true',
-          '  packages: [htop]',
-          'ssh: { enable: false }',
-          '',
-        ].join('\n'),
-      );
+      const definition = offlineX86Definition(path.join(dir, 'server.yml'), 'edge-9', mirror);
       const output = path.join(dir, 'offline.img');
       const result = await runCliAsync([
         'build',

@@ -5,7 +5,7 @@ import type { ServeEvent } from '../../main/services/serve/apkovl-server.js';
 import { tryMachine, type TryEvent } from '../../main/services/try/try-machine.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { describeX86Boot } from '../helpers/x86-boot.js';
-import { makeStandinInitramfs, testKernel } from '../helpers/standin-kernel.js';
+import { makeStandinInitramfs, STANDIN_PREAMBLE, testKernel } from '../helpers/standin-kernel.js';
 
 /**
  * `apkovl try kiosk.yml --kernel K --initrd I --modloop M`: a definition netbooted with a
@@ -24,15 +24,7 @@ network:
     - { name: eth0, ipv4: dhcp, mac: "52-54-00-00-00-2A" }
 `;
 
-const netbootScript = `#!/bin/sh
-/bin/busybox mkdir -p /usr/bin /usr/sbin /sbin
-/bin/busybox --install -s
-export PATH=/bin:/sbin:/usr/bin:/usr/sbin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-exec </dev/console >/dev/console 2>&1
-say() { echo "NETBOOT: $*"; }
+const netbootScript = `${STANDIN_PREAMBLE}say() { echo "NETBOOT: $*"; }
 while read -r module; do insmod "/lib/modules/$module.ko" || say insmod-failed "$module"; done </etc/modules
 tries=0
 while [ ! -e /sys/class/net/eth0 ] && [ $tries -lt 300 ]; do sleep 0.1; tries=$((tries + 1)); done
