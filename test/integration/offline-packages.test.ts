@@ -17,9 +17,9 @@ import {
   syntheticApkRepo,
   type SyntheticApkKey,
   type SyntheticApkRepo,
-  type SyntheticPackage,
 } from '../helpers/synthetic-apk-repo.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { offlineTestRepositories } from '../helpers/offline-repo.js';
 import { check, verifyJsonAsync } from '../helpers/verify-cards.js';
 
 /**
@@ -30,32 +30,7 @@ import { check, verifyJsonAsync } from '../helpers/verify-cards.js';
 
 const ARCH = 'aarch64';
 const BRANCH = 'v3.22';
-const LIBC = 'so:libc.musl-aarch64.so.1';
-const main: SyntheticPackage[] = [
-  { name: 'musl', version: '1.2.5-r10', provides: [`${LIBC}=1`] },
-  { name: 'busybox', version: '1.37.0-r19', depends: [LIBC], provides: ['cmd:sh=1.37.0-r19'] },
-  { name: 'openrc', version: '0.62.6-r0', depends: [LIBC, 'cmd:sh'] },
-  { name: 'alpine-base', version: '3.22.2-r0', depends: ['busybox', 'openrc'] },
-  { name: 'ifupdown-ng', version: '0.12.1-r7', depends: [LIBC] },
-  { name: 'libcrypto3', version: '3.5.4-r0', depends: [LIBC], provides: ['so:libcrypto.so.3=3'] },
-  { name: 'openssh-client', version: '10.0_p1-r9', depends: ['so:libcrypto.so.3'] },
-  { name: 'openssh-server', version: '10.0_p1-r9', depends: ['so:libcrypto.so.3', 'openssh-client'] },
-  { name: 'openssh', version: '10.0_p1-r9', depends: ['openssh-client', 'openssh-server'] },
-  { name: 'tzdata', version: '2025b-r0' },
-];
-const community: SyntheticPackage[] = [
-  { name: 'widget', version: '2.1.0-r0', depends: [LIBC], provides: ['so:libwidget.so.2=2.1.0'] },
-  { name: 'widget', version: '1.9.0-r0', depends: [LIBC], provides: ['so:libwidget.so.1=1.9.0'] },
-  { name: 'shelltools', version: '1.0-r0', provides: ['cmd:shell-tool=1.0-r0'] },
-  {
-    name: 'app',
-    version: '1.0-r0',
-    depends: ['so:libwidget.so.2', 'cmd:shell-tool', 'widget>=2'],
-    files: { 'usr/bin/app': Buffer.alloc(150_000, 3) },
-  },
-  { name: 'app-openrc', version: '1.0-r0', installIf: ['openrc', 'app=1.0-r0'] },
-  { name: 'clash', version: '1.0-r0', depends: ['!openrc'] },
-];
+const { main = [], community = [] } = offlineTestRepositories();
 /** On the boot media too: not copied into cache/. */
 const ON_MEDIA = ['musl-1.2.5-r10.apk', 'busybox-1.37.0-r19.apk'];
 
