@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeAlpineIso } from './alpine-iso.js';
+import { offlineDefinition } from './offline-repo.js';
 import { mediaTreeWriter, pseudoRandomBytes } from './synthetic-media.js';
 import { buildApk, buildApkIndex, apkIndexText, makeApkKey, type SyntheticApkKey } from './synthetic-apk-repo.js';
 
@@ -173,20 +174,5 @@ export async function x86PackageMirror(dir: string, name: string) {
 
 /** An offline BIOS+UEFI machine (board x86_64) whose world adds htop, from `mirror`. */
 export function offlineX86Definition(file: string, hostname: string, mirror: string): string {
-  writeFileSync(
-    file,
-    [
-      'version: 1',
-      `hostname: ${hostname}`,
-      'target: { board: x86_64, arch: x86_64 }',
-      'alpine:',
-      '  version: 3.22.2',
-      `  mirror: ${mirror}`,
-      '  offline: true',
-      '  packages: [htop]',
-      'ssh: { enable: false }',
-      '',
-    ].join('\n'),
-  );
-  return file;
+  return offlineDefinition(file, { mirror, packages: ['htop'], hostname, board: 'x86_64' });
 }

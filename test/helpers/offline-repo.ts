@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import type { SyntheticPackage } from './synthetic-apk-repo.js';
 import { pseudoRandomBytes } from './synthetic-media.js';
 
@@ -95,4 +96,31 @@ export function kioskRepositories(chromiumBytes = 3 << 20): Record<string, Synth
       },
     ],
   };
+}
+
+/**
+ * Write an offline machine definition to `file`: `packages` in its world, from `mirror`, SSH
+ * off (openssh and what it pulls in stay out of the world). A Pi (aarch64) unless `board` says.
+ */
+export function offlineDefinition(
+  file: string,
+  options: { mirror: string; packages: string[]; hostname?: string; board?: 'rpi' | 'x86_64' },
+): string {
+  const target = options.board === 'x86_64' ? '{ board: x86_64, arch: x86_64 }' : '{ board: rpi, arch: aarch64 }';
+  writeFileSync(
+    file,
+    [
+      'version: 1',
+      `hostname: ${options.hostname ?? 'lobby'}`,
+      `target: ${target}`,
+      'alpine:',
+      '  version: 3.22.2',
+      `  mirror: ${options.mirror}`,
+      '  offline: true',
+      `  packages: [${options.packages.join(', ')}]`,
+      'ssh: { enable: false }',
+      '',
+    ].join('\n'),
+  );
+  return file;
 }

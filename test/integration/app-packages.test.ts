@@ -14,7 +14,7 @@ import { describeWithLoopDevices, dropDeviceCache, LoopDevices } from '../helper
 import { startMirror, type MirrorServer } from '../helpers/mirror-server.js';
 import { createSyntheticRpiMedia, type SyntheticMedia } from '../helpers/synthetic-media.js';
 import { makeApkKey, syntheticApkRepo, type SyntheticApkRepo } from '../helpers/synthetic-apk-repo.js';
-import { offlineTestRepositories } from '../helpers/offline-repo.js';
+import { offlineTestRepositories, offlineDefinition } from '../helpers/offline-repo.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 /**
@@ -65,23 +65,7 @@ afterAll(async () => {
 let counter = 0;
 function definition(packages: string[]): string {
   counter += 1;
-  const file = path.join(temp.dir, `machine-${counter}.yml`);
-  writeFileSync(
-    file,
-    [
-      'version: 1',
-      'hostname: lobby',
-      'target: { board: rpi, arch: aarch64 }',
-      'alpine:',
-      '  version: 3.22.2',
-      `  mirror: ${server.url}/alpine`,
-      '  offline: true',
-      `  packages: [${packages.join(', ')}]`,
-      'ssh: { enable: false }',
-      '',
-    ].join('\n'),
-  );
-  return file;
+  return offlineDefinition(path.join(temp.dir, `machine-${counter}.yml`), { mirror: `${server.url}/alpine`, packages });
 }
 
 /** The worker as the app starts it, with the apk key and its own download cache. */

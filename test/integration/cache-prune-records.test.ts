@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliAsync } from '../helpers/cli.js';
 import { startMirror, type MirrorServer } from '../helpers/mirror-server.js';
-import { offlineTestRepositories } from '../helpers/offline-repo.js';
+import { offlineTestRepositories, offlineDefinition } from '../helpers/offline-repo.js';
 import { makeApkKey, syntheticApkRepo } from '../helpers/synthetic-apk-repo.js';
 import { makeTempDir } from '../helpers/temp.js';
 
@@ -36,21 +36,7 @@ beforeAll(async () => {
   server = await startMirror(new Map(repo.files));
   cacheDir = path.join(temp.dir, 'cache');
   definition = path.join(temp.dir, 'lobby.yml');
-  writeFileSync(
-    definition,
-    [
-      'version: 1',
-      'hostname: lobby',
-      'target: { board: rpi, arch: aarch64 }',
-      'alpine:',
-      '  version: 3.22.2',
-      `  mirror: ${server.url}/alpine`,
-      '  offline: true',
-      '  packages: [app]',
-      'ssh: { enable: false }',
-      '',
-    ].join('\n'),
-  );
+  offlineDefinition(definition, { mirror: `${server.url}/alpine`, packages: ['app'] });
 }, 60_000);
 afterAll(async () => {
   await server.close();

@@ -19,7 +19,7 @@ import {
   type SyntheticApkRepo,
 } from '../helpers/synthetic-apk-repo.js';
 import { makeTempDir } from '../helpers/temp.js';
-import { offlineTestRepositories } from '../helpers/offline-repo.js';
+import { offlineTestRepositories, offlineDefinition } from '../helpers/offline-repo.js';
 import { check, verifyJsonAsync } from '../helpers/verify-cards.js';
 
 /**
@@ -49,23 +49,7 @@ function serve(repo: SyntheticApkRepo): void {
 
 function definition(packages: string[]): string {
   counter += 1;
-  const file = path.join(temp.dir, `machine-${counter}.yml`);
-  writeFileSync(
-    file,
-    [
-      'version: 1',
-      'hostname: lobby',
-      'target: { board: rpi, arch: aarch64 }',
-      'alpine:',
-      '  version: 3.22.2',
-      `  mirror: ${server.url}/alpine`,
-      '  offline: true',
-      `  packages: [${packages.join(', ')}]`,
-      'ssh: { enable: false }                  # openssh and what it pulls in stay out of the world',
-      '',
-    ].join('\n'),
-  );
-  return file;
+  return offlineDefinition(path.join(temp.dir, `machine-${counter}.yml`), { mirror: `${server.url}/alpine`, packages });
 }
 
 async function build(file: string, extra: string[] = []) {
