@@ -83,7 +83,8 @@ export async function runCli(args: string[], environment: CliEnvironment): Promi
     .description(
       'Apkovl Studio: define an Alpine Linux diskless machine, build its apkovl, and write ' +
         'bootable SD cards and USB sticks (or their images) from Alpine boot media, with every ' +
-        'package on the card for an offline first boot; then verify any card.',
+        'package on the card for an offline first boot (x86 sticks boot BIOS and UEFI PCs); verify ' +
+        'any card; serve apkovls to netbooted fleets; and try a machine in QEMU first.',
     )
     .version(toolVersion(), '-V, --version')
     // Options before a command belong to the program; fetch has a --version of its own.
