@@ -286,7 +286,14 @@ describe('the first-boot report on a booted machine', () => {
       },
     ]);
 
-    // The boot partition: remounted read-write, the report written, read-only again.
+    // The boot partition: remounted read-write, the report written, read-only again (the
+    // background job remounts it just after the report lands: wait for that, on a loaded machine).
+    await expect
+      .poll(() => fake.calls().some((line) => line.startsWith('mount -o remount,ro')), {
+        timeout: 30_000,
+        interval: 50,
+      })
+      .toBe(true);
     const calls = fake.calls();
     expect(calls.filter((line) => line.startsWith('mount ') || line.startsWith('  report'))).toEqual([
       `mount -o remount,rw ${fake.path('media/mmcblk0p1')}`,
