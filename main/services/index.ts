@@ -20,6 +20,7 @@ import type { CacheEntry } from './releases/cache.js';
 import { defaultCacheDir } from './releases/cache-dir.js';
 import { toolVersion } from './tool-version.js';
 import type { Release } from './releases/catalog.js';
+import { mirrorJob } from './releases/mirror-job.js';
 import type { TryAvailability } from './try/try-check.js';
 import type { Architecture } from '../../shared/model/targets.js';
 import type { FetchedRelease, FetchReleaseOptions } from './releases/fetch-release.js';
@@ -207,19 +208,13 @@ export function createServices(dependencies: ServiceDependencies): Services {
           (await import('./apk/offline-packages.js')).offlinePackages({
             ...wanted,
             cacheDir: cacheDirectory(cacheDir),
-            env: dependencies.env,
-            ...(job.signal ? { signal: job.signal } : {}),
-            ...(job.onProgress ? { onProgress: job.onProgress } : {}),
-            ...(job.onNote ? { onNote: job.onNote } : {}),
+            ...mirrorJob({ env: dependencies.env, ...job }),
           }),
         syslinuxBootCode: async ({ cacheDir, ...wanted }: SyslinuxBootCodeRequest) =>
           (await import('./boot-media/syslinux-source.js')).syslinuxBootCode({
             ...wanted,
             cacheDir: cacheDirectory(cacheDir),
-            env: dependencies.env,
-            ...(job.signal ? { signal: job.signal } : {}),
-            ...(job.onProgress ? { onProgress: job.onProgress } : {}),
-            ...(job.onNote ? { onNote: job.onNote } : {}),
+            ...mirrorJob({ env: dependencies.env, ...job }),
           }),
         ...(job.onNote ? { note: job.onNote } : {}),
       };

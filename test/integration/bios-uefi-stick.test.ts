@@ -421,6 +421,17 @@ describe.skipIf(
       mbr: readFileSync(DEBIAN_SYSLINUX.mbr),
       isoPartitionCode: readFileSync(DEBIAN_SYSLINUX.isohdppx),
     };
+    // A stick with no files: the ISO, an empty FAT32 partition, the boot code.
+    const write = (target: BlockTarget) =>
+      writeHybridStick({
+        target,
+        iso: { path: iso.iso, plan },
+        bootCode,
+        entries: (async function* () {})(),
+        volumeLabel: 'X',
+        defaultMtime: 0,
+        identity: () => ({ volumeId: 1, diskSignature: 2 }),
+      });
     let writes = 0;
     {
       // Count the writes of a whole run, on a copy of the good stick.
@@ -431,15 +442,7 @@ describe.skipIf(
         writes += 1;
         await target.write(buffer, position);
       });
-      await writeHybridStick({
-        target: counting,
-        iso: { path: iso.iso, plan },
-        bootCode,
-        entries: (async function* () {})(),
-        volumeLabel: 'X',
-        defaultMtime: 0,
-        identity: () => ({ volumeId: 1, diskSignature: 2 }),
-      });
+      await write(counting);
       await target.commit();
     }
     expect(writes).toBeGreaterThan(3);
@@ -453,17 +456,7 @@ describe.skipIf(
         if (count > stopAt) throw new AppError('io', `the stick went away at byte ${position}`);
         await target.write(buffer, position);
       });
-      await expect(
-        writeHybridStick({
-          target: failing,
-          iso: { path: iso.iso, plan },
-          bootCode,
-          entries: (async function* () {})(),
-          volumeLabel: 'X',
-          defaultMtime: 0,
-          identity: () => ({ volumeId: 1, diskSignature: 2 }),
-        }),
-      ).rejects.toThrow(/went away/);
+      await expect(write(failing)).rejects.toThrow(/went away/);
       await target.commit();
       const bytes = readFileSync(copy);
       expect(decodeMbr(bytes.subarray(0, 512)), `stopped after ${stopAt} of ${writes} writes`).toBeNull();

@@ -1,11 +1,12 @@
 import type { MirrorJobOptions } from '../releases/mirror-job.js';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { AppError } from '../../../shared/errors.js';
 import { ProgressMeter } from '../../../shared/model/progress-meter.js';
 import { displayText } from '../../../shared/rules/display.js';
+import { readCachePointer, saveCachePointer, type CachePointer } from './cache-pointer.js';
 import { bufferRange, gzipMemberEnd, withFileRange, type ByteRange } from '../boot-media/gzip-end.js';
 import { bufferSource, TarFormatError, TarReader } from '../boot-media/tar-reader.js';
 import { ReleaseCache, cacheUnavailable } from '../releases/cache.js';
@@ -78,9 +79,7 @@ const REPOSITORY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const MAX_INDEX_BYTES = 256 << 20;
 const MAX_INDEX_TEXT = 512 << 20;
 
-interface Pointer {
-  sha256: string;
-  url: string;
+interface Pointer extends CachePointer {
   keyName: string;
   fetchedAt: string;
 }
@@ -89,22 +88,6 @@ interface Pointer {
 function pointerPath(cache: ReleaseCache, mirror: string, branch: string, repository: string, arch: string): string {
   const host = mirror.replace(/^https?:\/\//, '').replace(/[^A-Za-z0-9.-]+/g, '_');
   return path.join(cache.directory, 'apk-indexes', host, branch, repository, `${arch}.json`);
-}
-
-async function savePointer(file: string, pointer: Pointer): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.partial`;
-  await writeFile(temporary, `${JSON.stringify(pointer, null, 2)}\n`);
-  await rename(temporary, file);
-}
-
-async function readPointer(file: string): Promise<Pointer | null> {
-  try {
-    const value = JSON.parse(await readFile(file, 'utf8')) as Partial<Pointer>;
-    return typeof value.sha256 === 'string' && typeof value.url === 'string' ? (value as Pointer) : null;
-  } catch {
-    return null;
-  }
 }
 
 /**
@@ -187,7 +170,7 @@ async function fromCache(context: Context, repository: string): Promise<ApkIndex
   const { options, cache, keyring } = context;
   const failures: string[] = [];
   for (const mirror of context.mirrors) {
-    const pointer = await readPointer(pointerPath(cache, mirror, options.branch, repository, options.arch));
+    const pointer = await readCachePointer(pointerPath(cache, mirror, options.branch, repository, options.arch));
     if (pointer === null) {
       failures.push(
         `${apkRepositoryUrl(mirror, options.branch, repository, options.arch, APK_INDEX_FILE)}: not cached`,
@@ -274,7 +257,7 @@ async function fromMirror(context: Context, repository: string): Promise<ApkInde
       signedBy: opened.keyName,
     });
     const mirror = context.mirrors[Math.max(0, urls.indexOf(result.url))] ?? DEFAULT_MIRROR;
-    await savePointer(pointerPath(cache, mirror, options.branch, repository, options.arch), {
+    await saveCachePointer<Pointer>(pointerPath(cache, mirror, options.branch, repository, options.arch), {
       sha256: result.sha256,
       url: result.url,
       keyName: opened.keyName,

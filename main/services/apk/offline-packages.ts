@@ -1,5 +1,5 @@
 import { mirrorJob, type MirrorJobOptions } from '../releases/mirror-job.js';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../../shared/errors.js';
 import { ProgressMeter } from '../../../shared/model/progress-meter.js';
@@ -8,6 +8,7 @@ import { download } from '../releases/download.js';
 import { createDispatcher, DEFAULT_TIMEOUTS } from '../releases/http.js';
 import { DEFAULT_RETRY } from '../releases/retry.js';
 import { cacheIndexName, cachePackageName } from './cache-names.js';
+import { readCachePointer, saveCachePointer } from './cache-pointer.js';
 import { apkRepositoryUrl, fetchApkIndexes, verifyApkFile } from './index-fetch.js';
 import { parseApkIndex } from './index-parse.js';
 import { resolvePackages, type ResolvedPackage } from './resolve.js';
@@ -65,34 +66,13 @@ export interface OfflinePackages {
   onBootMedia: string[];
 }
 
-interface Pointer {
-  sha256: string;
-  url: string;
-}
-
 function pointerPath(cache: ReleaseCache, arch: string, cacheName: string): string {
   return path.join(cache.directory, 'apk-packages', arch, `${cacheName}.json`);
 }
 
-async function readPointer(file: string): Promise<Pointer | null> {
-  try {
-    const value = JSON.parse(await readFile(file, 'utf8')) as Partial<Pointer>;
-    return typeof value.sha256 === 'string' && typeof value.url === 'string' ? (value as Pointer) : null;
-  } catch {
-    return null;
-  }
-}
-
-async function savePointer(file: string, pointer: Pointer): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.partial`;
-  await writeFile(temporary, `${JSON.stringify(pointer)}\n`);
-  await rename(temporary, file);
-}
-
 /** The package in the download cache, checked again against its index entry; null when absent or stale. */
 async function cachedPackage(cache: ReleaseCache, pkg: ResolvedPackage, cacheName: string, arch: string) {
-  const pointer = await readPointer(pointerPath(cache, arch, cacheName));
+  const pointer = await readCachePointer(pointerPath(cache, arch, cacheName));
   if (pointer === null) return null;
   const entry = await cache.lookup(pointer.sha256);
   if (entry === null) return null;
@@ -155,7 +135,7 @@ async function fetchPackage(
       url: result.url,
       signedBy: `apk index ${repository.line}`,
     });
-    await savePointer(pointerPath(cache, options.arch, cacheName), { sha256: result.sha256, url: result.url });
+    await saveCachePointer(pointerPath(cache, options.arch, cacheName), { sha256: result.sha256, url: result.url });
     return entry.path;
   } finally {
     await rm(temporary, { force: true });
